@@ -1,0 +1,24 @@
+"""lstm_ref: the NumPy reference implementation of the course "LSTMs from first principles".
+
+Modules, in the order the book derives them:
+- gates:      where each gate sits in a fused pre-activation block (the one definition)
+- cells:      one time step of an RNN, LSTM and GRU, forward and backward (textbook code)
+- sequence:   whole sequences, forward and backward (the fast path)
+- init:       initial parameters, including the forget-gate bias of 1
+- gradcheck:  centred-difference gradients and normwise relative error
+- tolerances: every tolerance the course uses
+- tasks:      the adding problem and the copy task
+- convert:    exact weight conversion to and from PyTorch and Keras
+
+Only NumPy is imported here; torch and Keras are imported inside `convert` when needed.
+"""
+from .cells import (gru_step_backward, gru_step_forward, lstm_step_backward, lstm_step_forward,
+                    rnn_step_backward, rnn_step_forward, sigmoid)
+from .gates import GRU_GATES, LSTM_GATES, gate_slices
+from .gradcheck import max_abs_error, numerical_gradient, rel_error
+from .init import init_gru, init_lstm, init_rnn
+from .sequence import (gru_backward, gru_forward, lstm_backward, lstm_forward, rnn_backward,
+                       rnn_forward)
+from .tasks import adding_baseline_mse, adding_problem, copy_task
+
+__version__ = "0.1.0"

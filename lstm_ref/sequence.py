@@ -1,0 +1,262 @@
+"""Whole sequences: RNN, LSTM and GRU forward and backward over (B, T, D) inputs.
+
+Same maths as the one-step functions in `lstm_ref.cells` (the tests check that they
+agree), arranged to be fast. Three ideas do most of the work:
+
+1. Hoist the input projection. x_t @ Wx does not depend on the previous step, so the
+   products of all T steps are one (T*B, D) @ (D, kH) matrix product before the loop.
+   One large product runs near the machine's peak; T small ones do not.
+2. Inside the time loop only what truly depends on the previous step remains:
+   h_{t-1} @ Wh forward, dA_t @ Wh^T backward. Everything that can wait for the loop
+   to finish waits: the weight and input gradients become three large products after it
+   (dWx = X^T dA, dWh = H_prev^T dA, dx = dA Wx^T over all T*B rows at once).
+3. Time-major storage, (T, B, .), so that each step's rows are one contiguous block,
+   and element-wise work done in place in preallocated arrays.
+
+Shapes: x (B, T, D); h0, c0 (B, H) or None for zeros; weights as in `lstm_ref.cells`.
+Each forward returns (h, final_state, cache) where h (B, T, H) holds the hidden state
+of every step. Each backward takes dh (B, T, H), the gradient of the loss with respect
+to h (zeros where the loss does not use a step), optionally the gradients with respect
+to the final state, and returns a dict of gradients keyed like the arguments:
+"x", "h0" (and "c0"), and one entry per parameter.
+"""
+import numpy as np
+
+from .checks import check_arrays
+from .gates import GRU_GATES, LSTM_GATES, gate_slices
+
+
+def _initial(state, B, H, dtype):
+    return np.zeros((B, H), dtype) if state is None else state
+
+
+def _sigmoid_(a):
+    """In-place sigmoid 1/(1+exp(-a)). exp(-a) may overflow to inf for very negative a,
+    and 1/(1+inf) = 0 is then the right answer, so the overflow warning is silenced."""
+    np.negative(a, out=a)
+    with np.errstate(over="ignore"):
+        np.exp(a, out=a)
+    a += 1
+    np.reciprocal(a, out=a)
+
+
+def _time_major(x):
+    """(B, T, D) -> contiguous (T, B, D)."""
+    return np.ascontiguousarray(x.transpose(1, 0, 2))
+
+
+def _batch_major(x):
+    """(T, B, D) -> contiguous (B, T, D)."""
+    return np.ascontiguousarray(x.transpose(1, 0, 2))
+
+
+# ---------------------------------------------------------------------------- RNN
+
+def rnn_forward(x, Wx, Wh, b, h0=None):
+    """tanh RNN over a sequence: h_t = tanh(x_t @ Wx + h_{t-1} @ Wh + b).
+
+    Inputs: x (B, T, D), Wx (D, H), Wh (H, H), b (H,), h0 (B, H) or None (zeros).
+    Returns: h (B, T, H), h_T (B, H), cache for `rnn_backward`.
+    """
+    (sz, dtype) = check_arrays("rnn_forward", ("Wh", Wh, ("H", "H")), ("Wx", Wx, ("D", "H")),
+                               ("b", b, ("H",)), ("x", x, ("B", "T", "D")), ("h0", h0, ("B", "H")))
+    B, T, D, H = sz["B"], sz["T"], sz["D"], sz["H"]
+    x_tm = _time_major(x)
+    hs = np.empty((T + 1, B, H), dtype)             # hs[t + 1] = h_t; hs[0] = h0
+    hs[0] = _initial(h0, B, H, dtype)
+    hs[1:] = (x_tm.reshape(T * B, D) @ Wx + b).reshape(T, B, H)
+    for t in range(T):
+        hs[t + 1] += hs[t] @ Wh
+        np.tanh(hs[t + 1], out=hs[t + 1])
+    return _batch_major(hs[1:]), hs[T].copy(), (x_tm, Wx, Wh, hs)
+
+
+def rnn_backward(dh, cache, dh_T=None):
+    """Backward pass of `rnn_forward`.
+
+    Inputs: dh (B, T, H); cache; dh_T (B, H) or None, gradient with respect to h_T.
+    Returns: dict with x (B, T, D), h0 (B, H), Wx (D, H), Wh (H, H), b (H,).
+    """
+    x_tm, Wx, Wh, hs = cache
+    T, B, D = x_tm.shape
+    H = Wh.shape[0]
+    check_arrays("rnn_backward", ("dh", dh, (B, T, H)), ("dh_T", dh_T, (B, H)),
+                 ("Wx (in cache)", Wx, (D, H)))
+    dA = _time_major(dh)                             # becomes d loss / d pre-activation
+    dh_next = _initial(dh_T, B, H, dh.dtype).copy()
+    for t in reversed(range(T)):
+        dh_next += dA[t]
+        dA[t] = dh_next * (1 - hs[t + 1] ** 2)
+        dh_next = dA[t] @ Wh.T
+    dA2 = dA.reshape(T * B, H)
+    return {"x": _batch_major((dA2 @ Wx.T).reshape(T, B, D)), "h0": dh_next,
+            "Wx": x_tm.reshape(T * B, D).T @ dA2, "Wh": hs[:-1].reshape(T * B, H).T @ dA2,
+            "b": dA2.sum(axis=0)}
+
+
+# --------------------------------------------------------------------------- LSTM
+
+def lstm_forward(x, Wx, Wh, b, h0=None, c0=None):
+    """LSTM over a sequence (equations in `lstm_ref.cells.lstm_step_forward`).
+
+    Inputs: x (B, T, D), Wx (D, 4H), Wh (H, 4H), b (4H,), h0 and c0 (B, H) or None (zeros).
+    Returns: h (B, T, H), (h_T, c_T) each (B, H), cache for `lstm_backward`.
+    """
+    sz, dtype = check_arrays("lstm_forward", ("Wh", Wh, ("H", "4H")), ("Wx", Wx, ("D", "4H")),
+                             ("b", b, ("4H",)), ("x", x, ("B", "T", "D")),
+                             ("h0", h0, ("B", "H")), ("c0", c0, ("B", "H")))
+    B, T, D, H = sz["B"], sz["T"], sz["D"], sz["H"]
+    s = gate_slices(LSTM_GATES, H)
+    x_tm = _time_major(x)
+    # (1) The input projection of all T steps, in one product. After the loop,
+    #     gates[t] holds the activated gates i, f, g, o of step t, which the backward needs.
+    gates = (x_tm.reshape(T * B, D) @ Wx).reshape(T, B, 4 * H)
+    gates += b
+    hs = np.empty((T + 1, B, H), dtype)             # hs[t + 1] = h_t, hs[0] = h0
+    cs = np.empty((T + 1, B, H), dtype)             # cs[t + 1] = c_t, cs[0] = c0
+    tanh_cs = np.empty((T, B, H), dtype)
+    hs[0] = _initial(h0, B, H, dtype)
+    cs[0] = _initial(c0, B, H, dtype)
+    hWh = np.empty((B, 4 * H), dtype)
+    ig = np.empty((B, H), dtype)
+    for t in range(T):
+        a = gates[t]
+        np.matmul(hs[t], Wh, out=hWh)               # (2) the only product left in the loop
+        a += hWh
+        for name in ("i", "f", "o"):
+            _sigmoid_(a[:, s[name]])
+        i, f, g, o = (a[:, s[name]] for name in LSTM_GATES)
+        np.tanh(g, out=g)
+        np.multiply(f, cs[t], out=cs[t + 1])        # c_t = f * c_{t-1} + i * g
+        np.multiply(i, g, out=ig)
+        cs[t + 1] += ig
+        np.tanh(cs[t + 1], out=tanh_cs[t])
+        np.multiply(o, tanh_cs[t], out=hs[t + 1])   # h_t = o * tanh(c_t)
+    cache = (x_tm, Wx, Wh, gates, hs, cs, tanh_cs)
+    return _batch_major(hs[1:]), (hs[T].copy(), cs[T].copy()), cache
+
+
+def lstm_backward(dh, cache, dh_T=None, dc_T=None):
+    """Backward pass of `lstm_forward`.
+
+    Inputs: dh (B, T, H); cache; dh_T and dc_T (B, H) or None: gradients with respect to
+    the final states h_T and c_T (dh_T adds to dh[:, -1], since h_T is the same value).
+    Returns: dict with x (B, T, D), h0 (B, H), c0 (B, H), Wx (D, 4H), Wh (H, 4H), b (4H,).
+    """
+    x_tm, Wx, Wh, gates, hs, cs, tanh_cs = cache
+    T, B, D = x_tm.shape
+    H = Wh.shape[0]
+    check_arrays("lstm_backward", ("dh", dh, (B, T, H)), ("dh_T", dh_T, (B, H)),
+                 ("dc_T", dc_T, (B, H)), ("Wx (in cache)", Wx, (D, 4 * H)))
+    s = gate_slices(LSTM_GATES, H)
+    dh_tm = _time_major(dh)
+    dA = np.empty((T, B, 4 * H), dh.dtype)          # d loss / d pre-activations, all steps
+    dh_next = _initial(dh_T, B, H, dh.dtype).copy()
+    dc = _initial(dc_T, B, H, dh.dtype).copy()
+    for t in reversed(range(T)):
+        i, f, g, o = (gates[t][:, s[name]] for name in LSTM_GATES)
+        da_i, da_f, da_g, da_o = (dA[t][:, s[name]] for name in LSTM_GATES)
+        dh_next += dh_tm[t]
+        tc = tanh_cs[t]
+        # h_t = o * tanh(c_t); c_t also receives the gradient carried back from step t+1.
+        dc += dh_next * o * (1 - tc * tc)
+        np.multiply(dh_next * tc, o * (1 - o), out=da_o)
+        np.multiply(dc * g, i * (1 - i), out=da_i)
+        np.multiply(dc * cs[t], f * (1 - f), out=da_f)
+        np.multiply(dc * i, 1 - g * g, out=da_g)
+        dc *= f                                     # the cell path: dc_{t-1} = f * dc_t
+        dh_next = dA[t] @ Wh.T                      # (2) the only product left in the loop
+    # (2) After the loop: weight and input gradients as three large products.
+    dA2 = dA.reshape(T * B, 4 * H)
+    return {"x": _batch_major((dA2 @ Wx.T).reshape(T, B, D)),
+            "h0": dh_next, "c0": dc,
+            "Wx": x_tm.reshape(T * B, D).T @ dA2,
+            "Wh": hs[:-1].reshape(T * B, H).T @ dA2,
+            "b": dA2.sum(axis=0)}
+
+
+# ---------------------------------------------------------------------------- GRU
+
+def gru_forward(x, Wx, Wh, bx, bh, h0=None, reset_after=True):
+    """GRU over a sequence (equations and the two variants in `lstm_ref.cells.gru_step_forward`).
+
+    Inputs: x (B, T, D), Wx (D, 3H), Wh (H, 3H), bx (3H,), bh (3H,), h0 (B, H) or None.
+    Returns: h (B, T, H), h_T (B, H), cache for `gru_backward`.
+    """
+    sz, dtype = check_arrays("gru_forward", ("Wh", Wh, ("H", "3H")), ("Wx", Wx, ("D", "3H")),
+                             ("bx", bx, ("3H",)), ("bh", bh, ("3H",)),
+                             ("x", x, ("B", "T", "D")), ("h0", h0, ("B", "H")))
+    B, T, D, H = sz["B"], sz["T"], sz["D"], sz["H"]
+    s = gate_slices(GRU_GATES, H)
+    x_tm = _time_major(x)
+    ax = (x_tm.reshape(T * B, D) @ Wx + bx).reshape(T, B, 3 * H)   # (1) hoisted
+    hs = np.empty((T + 1, B, H), dtype)
+    hs[0] = _initial(h0, B, H, dtype)
+    gates = np.empty((T, B, 3 * H), dtype)          # r, z, n of every step
+    rec_n = np.empty((T, B, H), dtype)              # h@Wh_n + bh_n, or r*h (reset_after=False)
+    for t in range(T):
+        h = hs[t]
+        r, z, n = (gates[t][:, s[name]] for name in GRU_GATES)
+        r[:] = ax[t][:, s["r"]] + h @ Wh[:, s["r"]] + bh[s["r"]]
+        z[:] = ax[t][:, s["z"]] + h @ Wh[:, s["z"]] + bh[s["z"]]
+        _sigmoid_(r)
+        _sigmoid_(z)
+        if reset_after:
+            rec_n[t] = h @ Wh[:, s["n"]] + bh[s["n"]]
+            n[:] = np.tanh(ax[t][:, s["n"]] + r * rec_n[t])
+        else:
+            rec_n[t] = r * h
+            n[:] = np.tanh(ax[t][:, s["n"]] + rec_n[t] @ Wh[:, s["n"]] + bh[s["n"]])
+        hs[t + 1] = n + z * (h - n)                 # (1 - z) * n + z * h
+    cache = (x_tm, Wx, Wh, gates, rec_n, hs, reset_after)
+    return _batch_major(hs[1:]), hs[T].copy(), cache
+
+
+def gru_backward(dh, cache, dh_T=None):
+    """Backward pass of `gru_forward`.
+
+    Inputs: dh (B, T, H); cache; dh_T (B, H) or None, gradient with respect to h_T.
+    Returns: dict with x (B, T, D), h0 (B, H), Wx (D, 3H), Wh (H, 3H), bx (3H,), bh (3H,).
+    """
+    x_tm, Wx, Wh, gates, rec_n, hs, reset_after = cache
+    T, B, D = x_tm.shape
+    H = Wh.shape[0]
+    check_arrays("gru_backward", ("dh", dh, (B, T, H)), ("dh_T", dh_T, (B, H)),
+                 ("Wx (in cache)", Wx, (D, 3 * H)))
+    s = gate_slices(GRU_GATES, H)
+    dh_tm = _time_major(dh)
+    dAx = np.empty((T, B, 3 * H), dh.dtype)         # d loss / d (x_t @ Wx + bx)
+    dAh = np.empty((T, B, 3 * H), dh.dtype)         # d loss / d (recurrent term + bh)
+    dh_next = _initial(dh_T, B, H, dh.dtype).copy()
+    for t in reversed(range(T)):
+        r, z, n = (gates[t][:, s[name]] for name in GRU_GATES)
+        h_prev = hs[t]
+        dh_next += dh_tm[t]
+        da_n = dh_next * (1 - z) * (1 - n * n)
+        dz = dh_next * (h_prev - n)
+        dh_prev = dh_next * z
+        if reset_after:
+            dr = da_n * rec_n[t]
+        else:
+            drh = da_n @ Wh[:, s["n"]].T
+            dr = drh * h_prev
+            dh_prev += drh * r
+        dAx[t][:, s["r"]] = dr * r * (1 - r)
+        dAx[t][:, s["z"]] = dz * z * (1 - z)
+        dAx[t][:, s["n"]] = da_n
+        dAh[t] = dAx[t]
+        if reset_after:
+            dAh[t][:, s["n"]] *= r
+            dh_prev += dAh[t] @ Wh.T
+        else:
+            for gate in ("r", "z"):
+                dh_prev += dAh[t][:, s[gate]] @ Wh[:, s[gate]].T
+        dh_next = dh_prev
+    dAx2, dAh2 = dAx.reshape(T * B, 3 * H), dAh.reshape(T * B, 3 * H)
+    H_prev = hs[:-1].reshape(T * B, H)
+    dWh = H_prev.T @ dAh2
+    if not reset_after:                             # the n block multiplies r * h, not h
+        dWh[:, s["n"]] = rec_n.reshape(T * B, H).T @ dAh2[:, s["n"]]
+    return {"x": _batch_major((dAx2 @ Wx.T).reshape(T, B, D)), "h0": dh_next,
+            "Wx": x_tm.reshape(T * B, D).T @ dAx2, "Wh": dWh,
+            "bx": dAx2.sum(axis=0), "bh": dAh2.sum(axis=0)}
