@@ -41,13 +41,13 @@ def _sigmoid_(a):
 
 
 def _time_major(x):
-    """(B, T, D) -> contiguous (T, B, D)."""
-    return np.ascontiguousarray(x.transpose(1, 0, 2))
+    """(B, T, D) -> a new contiguous (T, B, D) array. Always a copy (ascontiguousarray
+    would return the caller's own memory when B or T is 1), so that neither the caller's
+    arrays nor the cache can change behind the other's back."""
+    return x.transpose(1, 0, 2).copy()
 
 
-def _batch_major(x):
-    """(T, B, D) -> contiguous (B, T, D)."""
-    return np.ascontiguousarray(x.transpose(1, 0, 2))
+_batch_major = _time_major      # the same swap of the first two axes, read the other way
 
 
 # ---------------------------------------------------------------------------- RNN
