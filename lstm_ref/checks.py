@@ -57,20 +57,24 @@ def check_arrays(where, *specs, sizes=None):
             raise TypeError(
                 f"{where}: {name} has dtype {a.dtype} but {dtype_from} has dtype {dtype}; "
                 f"all arrays must have one dtype")
+        learned = {}                    # sizes this array defines, kept only if it fits
         ok = a.ndim == len(shape)
         if ok:
             for n, dim in zip(a.shape, shape):
                 mult, sym = _parse(dim)
+                known = sizes.get(sym, learned.get(sym))
                 if sym is None:
                     ok = ok and n == mult
-                elif sym in sizes:
-                    ok = ok and n == mult * sizes[sym]
+                elif known is not None:
+                    ok = ok and n == mult * known
                 elif n % mult == 0:
-                    sizes[sym], source[sym] = n // mult, name
+                    learned[sym] = n // mult
                 else:
                     ok = False
         if not ok:
             raise ValueError(f"{where}: {name} has shape {a.shape}, expected {_describe(shape, sizes, source)}")
+        sizes.update(learned)
+        source.update(dict.fromkeys(learned, name))
         if not np.isfinite(a).all():
             bad = np.argwhere(~np.isfinite(a))
             raise ValueError(
@@ -79,8 +83,12 @@ def check_arrays(where, *specs, sizes=None):
     return sizes, dtype
 
 
+def _tuple(items):
+    return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+
+
 def _describe(shape, sizes, source):
-    symbols = "(" + ", ".join(str(d) for d in shape) + ")"
+    symbols = _tuple([str(d) for d in shape])
     known, origins = [], []
     for dim in shape:
         mult, sym = _parse(dim)
@@ -93,7 +101,7 @@ def _describe(shape, sizes, source):
             known.append(sym)
     text = symbols
     if known != [str(d) for d in shape]:
-        text += " = (" + ", ".join(known) + ")"
+        text += " = " + _tuple(known)
     if origins:
         text += " with " + ", ".join(dict.fromkeys(origins))
     return text
