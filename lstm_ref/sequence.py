@@ -107,11 +107,19 @@ def lstm_forward(x, Wx, Wh, b, h0=None, c0=None):
                              ("h0", h0, ("B", "H")), ("c0", c0, ("B", "H")))
     B, T, D, H = sz["B"], sz["T"], sz["D"], sz["H"]
     s = gate_slices(LSTM_GATES, H)
-    x_tm = _time_major(x)
+    # (3) One exp for all four gates. sigmoid(a) = 1 / (1 + exp(-a)) and
+    #     tanh(a) = 2 sigmoid(2a) - 1, so with the weights of the sigmoid gates multiplied
+    #     by -1 and those of g by -2 (exact: powers of two), one pass of exp, +1 and 1/.
+    #     over the whole contiguous (B, 4H) block activates every gate; g then needs
+    #     only 2s - 1. (NumPy's exp is ~2.5x faster than its tanh.)
+    scale = np.full(4 * H, -1.0, dtype)
+    scale[s["g"]] = -2.0
+    Wh_scaled = Wh * scale
     # (1) The input projection of all T steps, in one product. After the loop,
     #     gates[t] holds the activated gates i, f, g, o of step t, which the backward needs.
-    gates = (x_tm.reshape(T * B, D) @ Wx).reshape(T, B, 4 * H)
-    gates += b
+    x_tm = _time_major(x)
+    gates = (x_tm.reshape(T * B, D) @ (Wx * scale)).reshape(T, B, 4 * H)
+    gates += b * scale
     hs = np.empty((T + 1, B, H), dtype)             # hs[t + 1] = h_t, hs[0] = h0
     cs = np.empty((T + 1, B, H), dtype)             # cs[t + 1] = c_t, cs[0] = c0
     tanh_cs = np.empty((T, B, H), dtype)
@@ -119,19 +127,28 @@ def lstm_forward(x, Wx, Wh, b, h0=None, c0=None):
     cs[0] = _initial(c0, B, H, dtype)
     hWh = np.empty((B, 4 * H), dtype)
     ig = np.empty((B, H), dtype)
-    for t in range(T):
-        a = gates[t]
-        np.matmul(hs[t], Wh, out=hWh)               # (2) the only product left in the loop
-        a += hWh
-        for name in ("i", "f", "o"):
-            _sigmoid_(a[:, s[name]])
-        i, f, g, o = (a[:, s[name]] for name in LSTM_GATES)
-        np.tanh(g, out=g)
-        np.multiply(f, cs[t], out=cs[t + 1])        # c_t = f * c_{t-1} + i * g
-        np.multiply(i, g, out=ig)
-        cs[t + 1] += ig
-        np.tanh(cs[t + 1], out=tanh_cs[t])
-        np.multiply(o, tanh_cs[t], out=hs[t + 1])   # h_t = o * tanh(c_t)
+    with np.errstate(over="ignore"):                # exp -> inf gives 1/(1+inf) = 0: right
+        for t in range(T):
+            a = gates[t]
+            np.matmul(hs[t], Wh_scaled, out=hWh)    # (2) the only product left in the loop
+            a += hWh
+            np.exp(a, out=a)
+            a += 1
+            np.reciprocal(a, out=a)
+            i, f, g, o = (a[:, s[name]] for name in LSTM_GATES)
+            g *= 2                                  # g = 2 sigmoid(2 a_g) - 1 = tanh(a_g)
+            g -= 1
+            c = cs[t + 1]
+            np.multiply(f, cs[t], out=c)            # c_t = f * c_{t-1} + i * g
+            np.multiply(i, g, out=ig)
+            c += ig
+            tc = tanh_cs[t]                         # tanh(c) = 2 / (1 + exp(-2c)) - 1
+            np.multiply(c, -2, out=tc)
+            np.exp(tc, out=tc)
+            tc += 1
+            np.divide(2, tc, out=tc)
+            tc -= 1
+            np.multiply(o, tc, out=hs[t + 1])       # h_t = o * tanh(c_t)
     cache = (x_tm, Wx, Wh, gates, hs, cs, tanh_cs)
     return _batch_major(hs[1:]), (hs[T].copy(), cs[T].copy()), cache
 
@@ -149,23 +166,39 @@ def lstm_backward(dh, cache, dh_T=None, dc_T=None):
     check_arrays("lstm_backward", ("dh", dh, (B, T, H)), ("dh_T", dh_T, (B, H)),
                  ("dc_T", dc_T, (B, H)), ("Wx (in cache)", Wx, (D, 4 * H)))
     s = gate_slices(LSTM_GATES, H)
+    dtype = dh.dtype
     dh_tm = _time_major(dh)
-    dA = np.empty((T, B, 4 * H), dh.dtype)          # d loss / d pre-activations, all steps
-    dh_next = _initial(dh_T, B, H, dh.dtype).copy()
-    dc = _initial(dc_T, B, H, dh.dtype).copy()
+    dA = np.empty((T, B, 4 * H), dtype)             # d loss / d pre-activations, all steps
+    dh_next = _initial(dh_T, B, H, dtype).copy()
+    dc = _initial(dc_T, B, H, dtype).copy()
+    slope = np.empty((B, 4 * H), dtype)             # derivative of each gate's nonlinearity
+    tmp = np.empty((B, H), dtype)
     for t in reversed(range(T)):
-        i, f, g, o = (gates[t][:, s[name]] for name in LSTM_GATES)
-        da_i, da_f, da_g, da_o = (dA[t][:, s[name]] for name in LSTM_GATES)
-        dh_next += dh_tm[t]
+        G, dG = gates[t], dA[t]
+        i, f, g, o = (G[:, s[name]] for name in LSTM_GATES)
+        da_i, da_f, da_g, da_o = (dG[:, s[name]] for name in LSTM_GATES)
         tc = tanh_cs[t]
+        dh_next += dh_tm[t]
         # h_t = o * tanh(c_t); c_t also receives the gradient carried back from step t+1.
-        dc += dh_next * o * (1 - tc * tc)
-        np.multiply(dh_next * tc, o * (1 - o), out=da_o)
-        np.multiply(dc * g, i * (1 - i), out=da_i)
-        np.multiply(dc * cs[t], f * (1 - f), out=da_f)
-        np.multiply(dc * i, 1 - g * g, out=da_g)
+        np.multiply(dh_next, tc, out=da_o)          # d loss / d o
+        np.multiply(tc, tc, out=tmp)
+        np.subtract(1, tmp, out=tmp)
+        tmp *= o
+        tmp *= dh_next
+        dc += tmp                                   # d loss / d c_t
+        np.multiply(dc, g, out=da_i)                # d loss / d i, f, g
+        np.multiply(dc, cs[t], out=da_f)
+        np.multiply(dc, i, out=da_g)
         dc *= f                                     # the cell path: dc_{t-1} = f * dc_t
-        dh_next = dA[t] @ Wh.T                      # (2) the only product left in the loop
+        # Through the nonlinearities, whole block at once: sigmoid' = s (1 - s) for
+        # i, f, o, then tanh' = 1 - g^2 written over the g block.
+        np.subtract(1, G, out=slope)
+        slope *= G
+        sg = slope[:, s["g"]]
+        np.multiply(g, g, out=sg)
+        np.subtract(1, sg, out=sg)
+        dG *= slope
+        dh_next = dG @ Wh.T                         # (2) the only product left in the loop
     # (2) After the loop: weight and input gradients as three large products.
     dA2 = dA.reshape(T * B, 4 * H)
     return {"x": _batch_major((dA2 @ Wx.T).reshape(T, B, D)),
