@@ -9,6 +9,8 @@ Modules, in the order the book derives them:
 - tolerances: every tolerance the course uses
 - tasks:      the adding problem and the copy task
 - stack:      stacked and bidirectional networks
+- train:      a many-to-one regressor, Adam and clipping, for the adding problem
+- probes:     gradient norm against time lag (how far back a gradient reaches)
 - convert:    exact weight conversion to and from PyTorch and Keras
 
 Only NumPy is imported here; torch and Keras are imported inside `convert` when needed.
@@ -20,6 +22,7 @@ from .gradcheck import max_abs_error, numerical_gradient, rel_error
 from .init import init_gru, init_lstm, init_rnn
 from .sequence import (gru_backward, gru_forward, lstm_backward, lstm_forward, rnn_backward,
                        rnn_forward)
+from .probes import gradient_by_lag
 from .stack import stacked_backward, stacked_forward
 from .tasks import adding_baseline_mse, adding_problem, copy_task
 

@@ -190,3 +190,24 @@ def test_rel_error_is_normwise():
     assert elementwise > 0.9
     assert L.rel_error(a, b) < 1e-10
     assert L.rel_error(np.zeros(3), np.zeros(3)) == 0.0
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_gradient_by_lag_matches_autodiff_of_the_sequence(rng, cell):
+    """The probe's per-step gradients are those of the fast sequence backward:
+    its lag-k input gradient is ||dL/dx_{T-1-k}|| with L = sum(h_T * u)."""
+    init, forward, backward, state_names = SEQ[cell]
+    B, T, D, H = 3, 7, 2, 4
+    p = params_with_biases(init, D, H, rng)
+    x = rng.standard_normal((B, T, D))
+    probe = L.gradient_by_lag(cell, p, x, seed=5)
+    u = np.random.default_rng(5).standard_normal((B, H))
+    u /= np.linalg.norm(u, axis=1, keepdims=True)
+    h, _, cache = forward(x, **p)
+    dh = np.zeros_like(h)
+    dh[:, -1] = u
+    dx = backward(dh, cache)["x"]
+    expected = np.linalg.norm(dx[:, ::-1], axis=2).mean(axis=0)
+    np.testing.assert_allclose(probe["dx"], expected, rtol=1e-10)
+    assert probe["dh"][0] == pytest.approx(1.0)
+    assert set(probe) == ({"dh", "dx", "dc"} if cell == "lstm" else {"dh", "dx"})
