@@ -283,3 +283,43 @@ def check_lstm_step_backward(lstm_step_forward, lstm_step_backward):
             for name, g, e in zip(names, got, expected):
                 check_array(name, g, e)
         _case("lstm_step_backward", label, compare)
+
+
+def check_lstm_step_rollout(lstm_step_forward, T=20):
+    """Chain T steps of the student's lstm_step_forward, in float64 and float32: every
+    state matches the reference at the tolerance of its dtype, and no input is modified."""
+    for dtype in (np.float64, np.float32):
+        rng = np.random.default_rng(400)
+        B, D, H = 3, 4, 5
+        x = rng.standard_normal((B, T, D)).astype(dtype)
+        p = {k: v.astype(dtype) for k, v in _params(rng, D, H, 4).items()}
+        h = c = h_ref = c_ref = np.zeros((B, H), dtype)
+        for t in range(T):
+            before = [a.copy() for a in (x[:, t], h, c, *p.values())]
+            result = run_student("lstm_step_forward", lstm_step_forward, x[:, t], h, c, p["Wx"], p["Wh"], p["b"],
+                                 allowed=("sigmoid",))
+            if any(not np.array_equal(a, b) for a, b in zip(before, (x[:, t], h, c, *p.values()))):
+                raise GradingError("lstm_step_forward modified one of its inputs in place; "
+                                   "compute new arrays instead (e.g. c_next = f * c_prev + i * g)")
+            h, c, _ = _outputs("lstm_step_forward", result, 3, ("h_next", "c_next", "cache"))
+            h_ref, c_ref, _ = cells.lstm_step_forward(x[:, t], h_ref, c_ref, **p)
+            where = f"lstm_step_forward chained over {T} steps in {np.dtype(dtype).name}, at step {t}"
+            _case(where, "a random case (seed 400, B=3, D=4, H=5)", lambda: (
+                check_array("c_next", c, c_ref), check_array("h_next", h, h_ref)))
+            if np.asarray(h).dtype != dtype:
+                raise GradingError(f"{where}: h_next has dtype {np.asarray(h).dtype}; a {np.dtype(dtype).name} "
+                                   f"input should give a {np.dtype(dtype).name} result")
+            h, c = np.asarray(h), np.asarray(c)
+
+
+def check_lstm_step_shapes(lstm_step_forward):
+    """Only the form of the answer: a 3-tuple whose h_next and c_next are (B, H) arrays."""
+    for label, case in step_cases(4):
+        result = run_student("lstm_step_forward", lstm_step_forward, *(case[k].copy() for k in
+                             ("x", "h_prev", "c_prev", "Wx", "Wh", "b")), allowed=("sigmoid",))
+        h, c, _ = _outputs("lstm_step_forward", result, 3, ("h_next", "c_next", "cache"))
+        for name, got in (("h_next", h), ("c_next", c)):
+            shape = np.shape(got)
+            if shape != case["h_prev"].shape:
+                raise GradingError(f"lstm_step_forward, on {label}: {name} has shape {shape}, "
+                                   f"expected (B, H) = {case['h_prev'].shape}")
