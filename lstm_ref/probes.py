@@ -20,11 +20,12 @@ from .cells import (gru_step_backward, gru_step_forward, lstm_step_backward, lst
                     rnn_step_backward, rnn_step_forward)
 
 
-def gradient_by_lag(cell, params, x, seed=0):
+def gradient_by_lag(cell, params, x, seed=0, u=None):
     """Norm of the gradient of L = sum(h_T * u) with respect to earlier states, by lag.
 
     Inputs: cell, "rnn", "lstm" or "gru"; params as from `lstm_ref.init`; x (B, T, D);
-    seed for the random unit vectors u (B, H). States start at zero.
+    u (B, H), the direction the loss reads h_T in, or None for random unit vectors drawn
+    with `seed`. States start at zero.
     Returns a dict of arrays of length T, index k = lag (0 = the last step):
     - "dh": mean over the batch of ||dL/dh_{T-1-k}||, the gradient reaching the hidden
       state k steps before the end (k = 0 is dL/dh_{T-1} = u, norm 1);
@@ -35,8 +36,9 @@ def gradient_by_lag(cell, params, x, seed=0):
         raise ValueError(f"gradient_by_lag: cell must be 'rnn', 'lstm' or 'gru', got {cell!r}")
     B, T, _ = x.shape
     H = params["Wh"].shape[0]
-    u = np.random.default_rng(seed).standard_normal((B, H)).astype(x.dtype)
-    u /= np.linalg.norm(u, axis=1, keepdims=True)
+    if u is None:
+        u = np.random.default_rng(seed).standard_normal((B, H)).astype(x.dtype)
+        u /= np.linalg.norm(u, axis=1, keepdims=True)
     h = np.zeros((B, H), x.dtype)
     c = np.zeros((B, H), x.dtype)
     caches = []

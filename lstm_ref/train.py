@@ -44,12 +44,14 @@ class Regressor:
         self.params["W_out"] = glorot_uniform(rng, H, 1, dtype)
         self.params["b_out"] = np.zeros(1, dtype)
 
-    def _cell_params(self):
+    def cell_params(self):
+        """The recurrent cell's parameters (Wx, Wh, b...), without the read-out: a dict of
+        the same arrays (not copies) that the model trains."""
         return {k: v for k, v in self.params.items() if k not in ("W_out", "b_out")}
 
     def predict(self, x):
         """x (B, T, D) -> y_hat (B, 1)."""
-        _, final, _ = self._forward(x, **self._cell_params())
+        _, final, _ = self._forward(x, **self.cell_params())
         h_T = final[0] if isinstance(final, tuple) else final
         return h_T @ self.params["W_out"] + self.params["b_out"]
 
@@ -58,15 +60,18 @@ class Regressor:
 
         x (B, T, D), y (B, 1). Returns (loss, grads) with grads keyed like params.
         """
-        h, final, cache = self._forward(x, **self._cell_params())
+        h, final, cache = self._forward(x, **self.cell_params())
         h_T = final[0] if isinstance(final, tuple) else final
         err = h_T @ self.params["W_out"] + self.params["b_out"] - y
         loss = float(np.mean(err**2))
+        if not np.isfinite(loss):
+            raise FloatingPointError(f"the loss is {loss}: the inputs or targets contain NaN/inf, "
+                                     f"or training diverged (lower the learning rate, or clip)")
         d_yhat = 2 * err / err.size                       # d loss / d y_hat
         dh = np.zeros_like(h)
         dh[:, -1] = d_yhat @ self.params["W_out"].T       # only the last step is read out
         grads = self._backward(dh, cache)
-        grads = {k: grads[k] for k in self._cell_params()}
+        grads = {k: grads[k] for k in self.cell_params()}
         grads["W_out"] = h_T.T @ d_yhat
         grads["b_out"] = d_yhat.sum(axis=0)
         return loss, grads
@@ -118,9 +123,10 @@ def fit(model, batch, steps, lr=1e-3, clip=1.0, seed=0, eval_every=100, eval_dat
     start = time.perf_counter()
     for step in range(1, steps + 1):
         x, y = batch(rng)
-        loss, grads = model.loss_and_grads(x, y)
-        if not np.isfinite(loss):
-            raise FloatingPointError(f"fit: loss became {loss} at step {step}; lower lr or clip")
+        try:
+            loss, grads = model.loss_and_grads(x, y)
+        except FloatingPointError as err:
+            raise FloatingPointError(f"fit, at step {step}: {err}") from None
         grads, norm = clip_by_global_norm(grads, clip)
         opt.step(grads)
         window.append(loss)

@@ -210,4 +210,5 @@ def test_gradient_by_lag_matches_autodiff_of_the_sequence(rng, cell):
     expected = np.linalg.norm(dx[:, ::-1], axis=2).mean(axis=0)
     np.testing.assert_allclose(probe["dx"], expected, rtol=1e-10)
     assert probe["dh"][0] == pytest.approx(1.0)
+    np.testing.assert_array_equal(L.gradient_by_lag(cell, p, x, u=u)["dx"], probe["dx"])
     assert set(probe) == ({"dh", "dx", "dc"} if cell == "lstm" else {"dh", "dx"})
