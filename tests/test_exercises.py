@@ -27,7 +27,13 @@ BIN = Path(sys.executable).parent
 # A partial submission per assignment: the solution cells (grade_id) that the student
 # completed, and the score that must follow.
 PARTIAL = {
+    # The step forward (2) and step backward (3). The measurement of Part 4 is written too,
+    # but it calls the student's rnn_forward, still a stub, so it earns nothing.
+    "01_rnn": (["rnn_step_forward", "rnn_step_backward", "rnn_gradient_by_lag"], 5.0),
     "02_lstm_cell": (["sigmoid"], 3.0),
+    # The step backward (3 for dx, dh_prev, dc_prev; 2 for the weights) and rel_error (2);
+    # not the sequence backward nor the numerical gradient.
+    "03_backprop": (["lstm_step_backward", "rel_error"], 7.0),
 }
 
 
