@@ -27,3 +27,9 @@ c.OverwriteCells.add_missing_cells = True
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# zip_collect (submissions downloaded from a learning-management system, no JupyterHub):
+# name each file <student_id>__<notebook>.ipynb, e.g. alice__lstm_cell.ipynb, loose or in
+# zip archives, and put them in downloaded/<assignment>/archive/. nbgrader matches this
+# expression against each extracted file's full path.
+c.FileNameCollectorPlugin.named_regexp = r".*/(?P<student_id>[A-Za-z0-9.-]+)__(?P<file_id>[^/]+)\.ipynb$"
