@@ -11,6 +11,8 @@ Modules, in the order the book derives them:
 - stack:      stacked and bidirectional networks
 - train:      a many-to-one regressor, Adam and clipping, for the adding problem
 - probes:     gradient norm against time lag (how far back a gradient reaches)
+- variants:   the LSTM variants of Greff et al. (2017), for ablations
+- grading:    the autograder's checks and messages
 - convert:    exact weight conversion to and from PyTorch and Keras
 
 Only NumPy is imported here; torch and Keras are imported inside `convert` when needed.
