@@ -12,6 +12,7 @@ Modules, in the order the book derives them:
 - train:      a many-to-one regressor, Adam and clipping, for the adding problem
 - probes:     gradient norm against time lag (how far back a gradient reaches)
 - variants:   the LSTM variants of Greff et al. (2017), for ablations
+- datasets:   the generated reviews and the CO2 series (data of the book and exercises)
 - grading:    the autograder's checks and messages
 - convert:    exact weight conversion to and from PyTorch and Keras
 

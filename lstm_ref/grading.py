@@ -23,19 +23,37 @@ The checks, by exercise:
   check_lstm_step_rollout.
 - 03 (backpropagation): check_lstm_step_backward, check_lstm_backward,
   check_lstm_backward_many_to_one, check_numerical_gradient, check_rel_error.
+- 04 (Keras): check_keras_model, check_keras_compile, check_to_keras_lstm,
+  check_from_keras_lstm, check_keras_round_trip, check_sentiment_model; the generated
+  reviews: sentiment_data, sentiment_reviews, encode_reviews.
+- 05 (PyTorch): check_torch_lstm, check_torch_lstm_parameters, check_adding_model.
+- 06 (forecasting): check_make_windows, check_chronological_split, check_scaler,
+  check_last_value, check_seasonal_naive, check_forecaster; the data: co2_monthly,
+  forecasting_data.
+
+Keras, TensorFlow, PyTorch and statsmodels are imported inside the checks that need them,
+so that lstm_ref imports with NumPy alone. check_sentiment_model and check_adding_model
+train nothing: they measure the student's trained model on held-out data they draw
+themselves. check_forecaster calls the student's fitting function once, with the training
+and validation windows only, so that fitting cannot see the test period. All three report
+the score next to a baseline.
 
 A backward check runs the student's own forward function to make the cache (its layout
 is the student's business), checks that forward first, and only then the backward.
 """
 import itertools
 import sys
-import traceback
-from contextlib import contextmanager
+import warnings
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import numpy as np
 
 from . import cells, gradcheck, probes, sequence
+# The data of exercises 04 and 06, re-exported: a notebook reads them as grading.<name>.
+from .datasets import (NEGATIVE_WORDS, POSITIVE_WORDS, SENTIMENT_EXAMPLE, SENTIMENT_LEN,  # noqa: F401
+                       SENTIMENT_WORDS, co2_monthly, encode_reviews, sentiment_data, sentiment_reviews,
+                       windows)
 from .gates import LSTM_GATES, gate_slices
 from .init import orthogonal
 from .tolerances import FLOAT64, GRADCHECK_MAX_ABS, GRADCHECK_NORMWISE, GRADCHECK_STEP, elementwise
@@ -120,12 +138,12 @@ def check_array(what, got, expected, tol=None, hint=""):
             f"{allowed}). {int((excess > 0).sum())} of {got.size} entries are outside the tolerance.")
 
 
-def check_gate_blocks(what, got, expected, order=LSTM_GATES, hint=""):
+def check_gate_blocks(what, got, expected, order=LSTM_GATES, hint="", every=None):
     """Compare a fused (..., kH) block gate by gate, naming the gates that differ.
 
     The last axis of expected holds the k = len(order) gate blocks side by side, H columns
     each (dWx (D, 4H), dWh (H, 4H), db (4H,) for the LSTM); indices in the messages are
-    within the block.
+    within the block. every: said when every block differs (None: the note for gradients).
     """
     got = _as_array(what, got)
     expected = np.asarray(expected)
@@ -142,9 +160,10 @@ def check_gate_blocks(what, got, expected, order=LSTM_GATES, hint=""):
             wrong.append(str(err) + (f" It holds the reference's gate {other[0]} block: is the order "
                                      f"of the blocks {', '.join(order)}?" if other else ""))
     if wrong:
-        every = (" Every block differs, so look at what all gates share (the upstream gradient, "
-                 "the rows it is multiplied with, a transpose) before any one gate's derivative."
-                 if len(wrong) == len(order) else "")
+        if every is None:
+            every = (" Every block differs, so look at what all gates share (the upstream gradient, "
+                     "the rows it is multiplied with, a transpose) before any one gate's derivative.")
+        every = every if len(wrong) == len(order) else ""
         raise GradingError(f"{what}: {len(wrong)} of {len(order)} gate blocks differ "
                            f"(order {', '.join(order)}).{every}\n" + "\n".join(wrong))
 
@@ -183,14 +202,22 @@ def _watch_reference_calls():
     (everything but this module and the input checks) while the block runs."""
     calls = []
     outside = {"grading.py", "checks.py", "__init__.py"}
+    # Loading the exercises' data is no computation a student is asked to write; cutting a
+    # series into windows is (exercise 06), so datasets.windows still counts.
+    data = {"sentiment_reviews", "encode_reviews", "sentiment_data", "co2_monthly"}
 
-    def reference(code):
+    def inside(code):
         path = Path(code.co_filename)
         return path.parent == PACKAGE_DIR and path.name not in outside
 
+    def reference(code):
+        return inside(code) and not (code.co_filename.endswith("datasets.py") and code.co_name in data)
+
     def profile(frame, event, arg):
-        # Only the entry into the reference counts, not the reference's own inner calls.
-        if event == "call" and reference(frame.f_code) and not (frame.f_back and reference(frame.f_back.f_code)):
+        # Only the entry into the reference counts, not the reference's own inner calls, nor
+        # the first import of one of its modules (running the module's code is no computation).
+        if (event == "call" and reference(frame.f_code) and frame.f_code.co_name != "<module>"
+                and not (frame.f_back and inside(frame.f_back.f_code))):
             calls.append(f"lstm_ref.{Path(frame.f_code.co_filename).stem}.{frame.f_code.co_name}")
     previous = sys.getprofile()
     sys.setprofile(profile)
@@ -202,23 +229,31 @@ def _watch_reference_calls():
 
 def _not_implemented(name, fn, err):
     """Which function is still a stub: the student's fn itself, or one that it calls."""
-    frames = traceback.extract_tb(err.__traceback__)
-    inner = frames[-1].name if frames else name
+    tb = err.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    inner = tb.tb_frame.f_code.co_name if tb is not None else name
+    owner = tb.tb_frame.f_locals.get("self") if tb is not None else None
+    if owner is not None:                           # a method: name it with its class
+        inner = f"{type(owner).__name__}.{inner}"
     if inner not in (name, getattr(fn, "__name__", name), "<lambda>"):
         return (f"{name}: not implemented yet: it calls {inner}, which still raises "
                 f"NotImplementedError. Write {inner} first.")
     return f"{name}: not implemented yet (it still raises NotImplementedError)"
 
 
-def run_student(name, fn, *args, allowed=(), **kwargs):
+def run_student(name, fn, *args, allowed=(), watch=True, **kwargs):
     """Call the student's function; refuse the result if it delegated to lstm_ref.
 
     allowed: names of lstm_ref functions the exercise lets students use (e.g. "sigmoid").
     The student's own functions (defined in the notebook) are always theirs to call.
+    watch=False: call it without watching (where the exercise permits all of lstm_ref and
+    the function runs a framework's Python-heavy code, e.g. Keras' fit, which the watch
+    slows down by half); stubs and errors are reported as always.
     """
     if not callable(fn):
         raise GradingError(f"{name}: expected a function, got {type(fn).__name__}")
-    with _watch_reference_calls() as calls:
+    with (_watch_reference_calls() if watch else nullcontext([])) as calls:
         try:
             result = fn(*args, **kwargs)
         except NotImplementedError as err:
@@ -1053,3 +1088,927 @@ def check_rel_error(rel_error):
                     f"||b||) is {expected:.6g} (allowed relative difference {RELATIVE_ONLY['rtol']:.0e})."
                     + (f"\nLikely cause: {causes[0]}." if causes else ""))
         _case("rel_error", label, body)
+
+
+# ------------------------------------------------------------- exercise 04: Keras
+#
+# Keras (and, in exercise 05, PyTorch) is imported inside the checks that use it, never at
+# the top of this module: lstm_ref imports with NumPy alone. The notebook chooses the
+# backend (KERAS_BACKEND) before it imports Keras.
+
+def _keras():
+    import keras
+    return keras
+
+
+# The sizes of the exercise's model; build_model is also checked with _OTHER_SIZES, so that
+# numbers written into the function for these sizes do not pass.
+KERAS_MODEL_SIZES = {"vocab_size": len(SENTIMENT_WORDS), "embed_dim": 16, "units": 32,
+                     "seq_len": SENTIMENT_LEN}
+_OTHER_SIZES = {"vocab_size": 50, "embed_dim": 8, "units": 5, "seq_len": 7}
+SENTIMENT_TEST_SEED = 3               # the notebook trains on seed 1 and validates on seed 2
+SENTIMENT_TEST_SIZE = 1000
+SENTIMENT_MIN_ACCURACY = 0.9
+
+
+def _sizes_label(sizes):
+    return ", ".join(f"{k}={v}" for k, v in sizes.items())
+
+
+def _built_model(build_model, sizes):
+    """The student's model for these sizes, called once on a batch so that every layer is built."""
+    keras = _keras()
+    model = run_student("build_model", build_model, **sizes)
+    if not isinstance(model, keras.Model):
+        raise GradingError(f"build_model returned {type(model).__name__}; return the Keras model itself "
+                           f"(e.g. model = keras.Sequential([...]); ...; return model)")
+    try:
+        with warnings.catch_warnings():         # a wrong layer may warn; its check says why
+            warnings.simplefilter("ignore")
+            model(np.zeros((2, sizes["seq_len"]), np.int32))
+    except Exception as err:
+        raise GradingError(f"Calling your model on a batch of 2 reviews of seq_len={sizes['seq_len']} word "
+                           f"indices failed with {type(err).__name__}: {err}") from err
+    return model
+
+
+def _layer_summary(layers):
+    return ", ".join(f"{type(l).__name__}" for l in layers) or "no layers"
+
+
+def _check_keras_architecture(model, sizes):
+    keras = _keras()
+    V, E, H, T = (sizes[k] for k in ("vocab_size", "embed_dim", "units", "seq_len"))
+    layers = [l for l in model.layers if not isinstance(l, keras.layers.InputLayer)]
+    kinds = (keras.layers.Embedding, keras.layers.LSTM, keras.layers.Dense)
+    if len(layers) != 3 or not all(isinstance(l, k) for l, k in zip(layers, kinds)):
+        msg = (f"the model should have exactly three layers, Embedding, LSTM, Dense, in this order; "
+               f"yours has {_layer_summary(layers)}.")
+        names = [type(l).__name__ for l in layers]
+        if any(n in ("GRU", "SimpleRNN") for n in names):
+            msg += " This exercise asks for an LSTM (keras.layers.LSTM)."
+        if "Bidirectional" in names:
+            msg += " A Bidirectional wrapper reads the review both ways; this model reads it once, forwards."
+        if any(n in ("Dropout", "SpatialDropout1D", "Flatten", "GlobalAveragePooling1D") for n in names):
+            msg += " Leave out the extra layers: the checks count every layer's parameters."
+        raise GradingError(msg)
+    emb, lstm, dense = layers
+    z = np.zeros((2, T), np.int32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out_e = emb(z)
+        out_l = lstm(out_e)
+        if isinstance(out_l, (list, tuple)):
+            raise GradingError("the LSTM layer returns a list (its output and its states): leave "
+                               "return_state=False, so that it returns only its last hidden state.")
+        out_d = dense(out_l)
+    shapes = [tuple(int(n) for n in o.shape) for o in (out_e, out_l, out_d)]
+    expected = [(2, T, E), (2, H), (2, 1)]
+    if shapes[0] != expected[0]:
+        raise GradingError(f"Embedding output: for a batch of 2 reviews of {T} words expected shape "
+                           f"(2, seq_len, embed_dim) = {expected[0]}, got {shapes[0]}. Embedding(input_dim="
+                           f"vocab_size, output_dim=embed_dim) turns each word index into a vector of "
+                           f"embed_dim numbers.")
+    if shapes[1] != expected[1]:
+        hint = (" The LSTM returns every step's state (return_sequences=True); one label per review "
+                "needs only the last one: leave return_sequences=False (the default)."
+                if len(shapes[1]) == 3 else " The LSTM's units is the hidden size H = units.")
+        raise GradingError(f"LSTM output: expected shape (2, units) = {expected[1]}, got {shapes[1]}.{hint}")
+    if shapes[2] != expected[2]:
+        raise GradingError(f"Dense output: expected shape (2, 1) = one number per review, the "
+                           f"probability that it is positive; got {shapes[2]}. Use Dense(1, ...).")
+    act = getattr(dense.activation, "__name__", str(dense.activation))
+    if act != "sigmoid":
+        why = {"softmax": "a softmax over a single unit is always 1, whatever the input",
+               "linear": "a linear output is any real number, not a probability"}.get(
+                   act, "binary cross-entropy expects a probability in (0, 1)")
+        raise GradingError(f"Dense activation is {act!r}; use activation='sigmoid': {why}.")
+    for name, want in (("activation", "tanh"), ("recurrent_activation", "sigmoid")):
+        got = getattr(getattr(lstm, name), "__name__", "?")
+        if got != want:
+            raise GradingError(f"the LSTM's {name} is {got!r}; the course's LSTM (and Keras' default) uses "
+                               f"{want!r}: leave it at its default.")
+    counts = [
+        ("Embedding", emb, V * E, f"vocab_size * embed_dim = {V} * {E}: one vector per word index "
+                                  f"0..vocab_size-1 (check input_dim=vocab_size)"),
+        ("LSTM", lstm, 4 * H * (E + H + 1), f"4 gate blocks * (D + H + 1) * H = 4 * ({E} + {H} + 1) * {H}: "
+                                            f"kernel (D, 4H), recurrent_kernel (H, 4H) and bias (4H,), "
+                                            f"with D = embed_dim"),
+        ("Dense", dense, H + 1, f"H + 1 = {H} + 1: one weight per hidden unit and a bias")]
+    for name, layer, want, formula in counts:
+        got = layer.count_params()
+        if got != want:
+            raise GradingError(f"{name} has {got} parameters; expected {want} = {formula}.")
+
+
+def check_keras_model(build_model):
+    """build_model(vocab_size, embed_dim, units, seq_len) -> a Keras model Embedding -> LSTM ->
+    Dense(1, sigmoid): layer types and order, each layer's output shape for a batch of 2,
+    the sigmoid output, and each layer's parameter count against the formula, for the
+    exercise's sizes and for other sizes."""
+    for label, sizes in (("the exercise's sizes", KERAS_MODEL_SIZES), ("other sizes", _OTHER_SIZES)):
+        _case("build_model", f"{label} ({_sizes_label(sizes)})",
+              lambda sizes=sizes: _check_keras_architecture(_built_model(build_model, sizes), sizes))
+
+
+def _binary_crossentropy(loss):
+    """None if loss is Keras' binary cross-entropy on probabilities, else what it is instead."""
+    keras = _keras()
+    if isinstance(loss, str):
+        return None if loss in ("binary_crossentropy", "bce") else repr(loss)
+    if isinstance(loss, keras.losses.BinaryCrossentropy):
+        if loss.get_config().get("from_logits"):
+            return ("BinaryCrossentropy(from_logits=True), which expects scores before the sigmoid; "
+                    "the model's output is already a probability (from_logits=False)")
+        return None
+    name = getattr(loss, "__name__", type(loss).__name__)
+    return None if name == "binary_crossentropy" else name
+
+
+def check_keras_compile(build_model):
+    """The model that build_model returns is compiled with the Adam optimizer and binary
+    cross-entropy (on probabilities: the model ends in a sigmoid)."""
+    sizes = KERAS_MODEL_SIZES
+    model = _built_model(build_model, sizes)
+    optimizer = getattr(model, "optimizer", None)
+    if not getattr(model, "compiled", False) or optimizer is None:
+        raise GradingError("build_model returns a model that is not compiled: call model.compile(optimizer="
+                           "'adam', loss='binary_crossentropy', metrics=['accuracy']) before returning it.")
+    if type(optimizer).__name__ != "Adam":
+        raise GradingError(f"the model is compiled with the {type(optimizer).__name__} optimizer; the exercise "
+                           f"asks for Adam (optimizer='adam' or keras.optimizers.Adam(learning_rate=...)).")
+    wrong = _binary_crossentropy(model.loss)
+    if wrong is not None and "from_logits" in wrong:
+        raise GradingError(f"the model is compiled with the loss {wrong}.")
+    if wrong is not None:
+        raise GradingError(f"the model is compiled with the loss {wrong}; a yes/no label with a sigmoid "
+                           f"output takes binary cross-entropy: loss='binary_crossentropy'.")
+
+
+# Weight transfer. The cases: H != D (a swapped Wx and Wh has the wrong shape), B = 1 and
+# T = 1, and H = D (where only the values tell Wx from Wh).
+def keras_transfer_cases():
+    """(label, dict with x (B, T, D), Wx, Wh, b) in float32, biases non-zero."""
+    for seed, (B, T, D, H) in enumerate([(2, 5, 3, 4), (1, 1, 2, 3), (3, 6, 4, 4)]):
+        rng = np.random.default_rng(900 + seed)
+        case = {"x": rng.standard_normal((B, T, D)), **_params(rng, D, H, 4)}
+        yield (f"a random case (seed {900 + seed}, B={B}, T={T}, D={D}, H={H})",
+               {k: v.astype(np.float32) for k, v in case.items()})
+
+
+_KERAS_VARIABLES = (("kernel", "Wx", "(D, 4H)"), ("recurrent_kernel", "Wh", "(H, 4H)"), ("bias", "b", "(4H,)"))
+
+
+def _keras_lstm_layer(D, H, fill=None):
+    """A built Keras LSTM layer (outputs, h_T and c_T), its weights set to fill if given."""
+    keras = _keras()
+    layer = keras.layers.LSTM(H, return_sequences=True, return_state=True)
+    layer.build((None, None, D))
+    if fill is not None:
+        for name, _, _ in _KERAS_VARIABLES:
+            var = getattr(layer.cell, name)
+            var.assign(np.full(var.shape, fill, np.float32))
+    return layer
+
+
+def _keras_variables(layer):
+    return {name: np.array(getattr(layer.cell, name).numpy()) for name, _, _ in _KERAS_VARIABLES}
+
+
+def _keras_layout():
+    from .convert import LAYOUTS
+    lay = LAYOUTS[("keras", "lstm")]
+    return (f"Keras stores {lay.input_weight} = Wx, {lay.recurrent_weight} = Wh and {lay.bias} = b, "
+            f"gate blocks in the order {', '.join(lay.gate_names)}, which is the course's "
+            f"{', '.join(lay.gates)} (c is g): no transpose and no reordering")
+
+
+def _check_stored(what, got, expected, p):
+    """A weight that the student stored in (or read from) Keras: gate block by gate block,
+    then exactly (the numbers are only copied, at float32)."""
+    H = p["Wh"].shape[0]
+    f = gate_slices(LSTM_GATES, H)["f"]
+    shifted = p["b"].copy()
+    shifted[f] += 1
+    mistakes = [("it holds Wh; Wx (D, 4H) multiplies the input x_t and goes into the kernel, Wh (H, 4H) "
+                 "multiplies h_{t-1} and goes into the recurrent_kernel", p["Wh"]),
+                ("it holds Wx; Wh multiplies h_{t-1} and goes into the recurrent_kernel", p["Wx"]),
+                ("the forget-gate block holds b_f + 1. unit_forget_bias=True only sets the initial bias; "
+                 "Keras adds nothing at run time, so store b as it is", shifted)]
+    try:
+        check_gate_blocks(what, got, expected, every=" Every block differs: is it another array (Wh for "
+                                                       "Wx), or its entries in another order?")
+    except GradingError as err:
+        for cause, value in mistakes:
+            if value is not expected and _same((got,), (value,), rtol=1e-6, atol=1e-6):
+                raise GradingError(f"{err}\nLikely cause: {cause}.") from None
+        raise GradingError(f"{err}\n{_keras_layout()}.") from None
+    got = np.asarray(got)
+    if not np.array_equal(got, expected):
+        k = np.unravel_index(np.argmax(np.abs(got - expected)), got.shape)
+        raise GradingError(f"{what}: entry {tuple(int(i) for i in k)} is {got[k]:.9g}, not exactly {expected[k]:.9g}. "
+                           f"Moving weights copies numbers: no arithmetic, no rounding beyond float32.")
+
+
+def _check_to_keras_case(to_keras_lstm, p):
+    from .convert import to_keras
+    D, H = p["Wx"].shape[0], p["Wh"].shape[0]
+    layer = _keras_lstm_layer(D, H, fill=0.0)
+    try:
+        run_student("to_keras_lstm", to_keras_lstm, layer, p["Wx"].copy(), p["Wh"].copy(), p["b"].copy())
+    except GradingError as err:
+        if isinstance(err.__cause__, ValueError) and "shape" in str(err.__cause__):
+            raise GradingError(f"{err}\n{_keras_layout()}.") from err.__cause__
+        raise
+    reference = to_keras(_keras_lstm_layer(D, H), p)        # lstm_ref's own conversion
+    got, expected = _keras_variables(layer), _keras_variables(reference)
+    for name, arg, shape in _KERAS_VARIABLES:
+        if not got[name].any() and expected[name].any():
+            raise GradingError(f"the layer's {name} is unchanged (still the zeros the check put there): "
+                               f"to_keras_lstm must write {arg} into the layer it is given, e.g. with "
+                               f"layer.set_weights([...]) or layer.cell.{name}.assign(...), not into a new layer.")
+        _check_stored(f"the layer's {name} {shape}, which should hold {arg}", got[name], expected[name], p)
+    out, h_T, c_T = (np.asarray(o) for o in layer(p["x"]))
+    h_ref, (hT_ref, cT_ref), _ = sequence.lstm_forward(p["x"], p["Wx"], p["Wh"], p["b"])
+    check_array("the Keras layer's output (every step's h) after loading", out, h_ref)
+    check_array("the Keras layer's final cell state c_T after loading", c_T, cT_ref)
+
+
+def check_to_keras_lstm(to_keras_lstm):
+    """to_keras_lstm(layer, Wx, Wh, b) writes the course's weights into a built Keras LSTM
+    layer: its kernel, recurrent_kernel and bias equal Wx, Wh, b (at float32, exactly), and
+    the layer's outputs then equal lstm_ref.lstm_forward's at the float32 tolerances."""
+    for label, p in keras_transfer_cases():
+        _case("to_keras_lstm", label, lambda p=p: _check_to_keras_case(to_keras_lstm, p))
+
+
+def _read_keras(from_keras_lstm, layer):
+    """The student's (Wx, Wh, b) read from layer, as NumPy arrays (copies)."""
+    result = run_student("from_keras_lstm", from_keras_lstm, layer)
+    got = _outputs("from_keras_lstm", result, 3, ("Wx", "Wh", "b"))
+    for name, value in zip(("Wx", "Wh", "b"), got):
+        if not isinstance(value, np.ndarray):
+            raise GradingError(f"from_keras_lstm returned {name} as a {type(value).__name__}; return NumPy "
+                               f"arrays: layer.get_weights() gives them, or variable.numpy().")
+    return got
+
+
+def _check_from_keras_case(from_keras_lstm, p):
+    from .convert import to_keras
+    D, H = p["Wx"].shape[0], p["Wh"].shape[0]
+    layer = to_keras(_keras_lstm_layer(D, H), p)
+    got = _read_keras(from_keras_lstm, layer)
+    stored = _keras_variables(layer)
+    hints = {"Wx": "Wx is the kernel, (D, 4H); Keras, unlike PyTorch, does not transpose it.",
+             "Wh": "Wh is the recurrent_kernel, (H, 4H).", "b": "b is the bias, (4H,): Keras has only one."}
+    for name, value in zip(("Wx", "Wh", "b"), got):
+        _check_shape(name, value, p[name], hints[name])
+        _check_stored(name, value, p[name], p)
+    for name, _, _ in _KERAS_VARIABLES:
+        if not np.array_equal(stored[name], _keras_variables(layer)[name]):
+            raise GradingError(f"from_keras_lstm changed the layer's {name}: reading must leave the layer as it was.")
+    for var in layer.cell.weights:
+        var.assign(np.zeros(var.shape, np.float32))
+    for name, value in zip(("Wx", "Wh", "b"), got):
+        if not np.array_equal(value, p[name]):
+            raise GradingError(f"the {name} that from_keras_lstm returned changed when the layer's weights were "
+                               f"set to zero afterwards: it shares memory with the layer. Return copies "
+                               f"(np.array(...)), which stay as they were when the layer trains on.")
+
+
+def check_from_keras_lstm(from_keras_lstm):
+    """from_keras_lstm(layer) -> (Wx (D, 4H), Wh (H, 4H), b (4H,)): the weights of a Keras LSTM
+    layer in the course's layout, as NumPy arrays that do not share memory with the layer,
+    exactly the stored float32 numbers; the layer is left unchanged."""
+    for label, p in keras_transfer_cases():
+        _case("from_keras_lstm", label, lambda p=p: _check_from_keras_case(from_keras_lstm, p))
+
+
+def check_keras_round_trip(to_keras_lstm, from_keras_lstm):
+    """Both ways, exactly: from_keras_lstm(to_keras_lstm(layer, Wx, Wh, b)) gives back Wx, Wh,
+    b (float32), and writing what from_keras_lstm read from one layer into another makes the
+    two layers' weights equal."""
+    for label, p in keras_transfer_cases():
+        def body(p=p):
+            D, H = p["Wx"].shape[0], p["Wh"].shape[0]
+            layer = _keras_lstm_layer(D, H, fill=0.0)
+            run_student("to_keras_lstm", to_keras_lstm, layer, p["Wx"].copy(), p["Wh"].copy(), p["b"].copy())
+            back = _read_keras(from_keras_lstm, layer)
+            for name, value in zip(("Wx", "Wh", "b"), back):
+                _check_shape(f"{name} after the round trip", value, p[name])
+                if not np.array_equal(value, p[name]):
+                    k = np.unravel_index(np.argmax(np.abs(value - p[name])), value.shape)
+                    raise GradingError(
+                        f"from_keras_lstm(to_keras_lstm(layer, Wx, Wh, b)) does not give back {name} exactly: "
+                        f"entry {tuple(int(i) for i in k)} went in as {p[name][k]:.9g} and came back as "
+                        f"{value[k]:.9g}. Make each function pass its own test first.")
+            source = _keras_lstm_layer(D, H)                  # Keras' own random initial weights
+            target = _keras_lstm_layer(D, H, fill=0.0)
+            run_student("to_keras_lstm", to_keras_lstm, target, *_read_keras(from_keras_lstm, source))
+            for name, want in _keras_variables(source).items():
+                if not np.array_equal(_keras_variables(target)[name], want):
+                    raise GradingError(f"to_keras_lstm(other_layer, *from_keras_lstm(layer)) does not copy the "
+                                       f"{name} of layer exactly into other_layer.")
+        _case("the round trip", label, body)
+
+
+def check_sentiment_training(train_sentiment_model):
+    """Run the student's train_sentiment_model(x_train, y_train, x_val, y_val) -> (model,
+    history) once, on the notebook's sets (sentiment_data(2000, seed=1) and (500, seed=2)),
+    and measure the model it returns with check_sentiment_model. The check trains nothing of
+    its own, and the test reviews never reach the training function. Returns the model.
+    The training function may use anything (lstm_ref cannot train a Keras model)."""
+    data = [*sentiment_data(2000, 1), *sentiment_data(500, 2)]
+    # lstm_ref has nothing that trains a Keras model: no call to refuse, so no watch.
+    result = run_student("train_sentiment_model", train_sentiment_model, *data, watch=False)
+    model, _ = _outputs("train_sentiment_model", result, 2, ("model", "history"))
+    check_sentiment_model(model)
+    return model
+
+
+def check_sentiment_model(model):
+    """A trained model (Embedding -> LSTM -> Dense(sigmoid)) on SENTIMENT_TEST_SIZE reviews
+    the check draws itself (seed SENTIMENT_TEST_SEED; training used other seeds): its
+    accuracy at threshold 0.5 is at least SENTIMENT_MIN_ACCURACY, and it calls
+    SENTIMENT_EXAMPLE positive. Prints the accuracy, the majority-class baseline and the
+    example's probability."""
+    keras = _keras()
+    if isinstance(model, tuple):
+        raise GradingError("expected the trained Keras model, got a tuple: train_sentiment_model returns "
+                           "(model, history); pass model.")
+    if not isinstance(model, keras.Model):
+        raise GradingError(f"expected the trained Keras model, got {type(model).__name__}")
+    x, y = sentiment_data(SENTIMENT_TEST_SIZE, SENTIMENT_TEST_SEED)
+    p = _as_array("your model's predictions", run_student("model.predict", model.predict, x, verbose=0))
+    _check_shape("your model's predictions", p, np.zeros((len(y), 1)),
+                 "One probability per review, from Dense(1, activation='sigmoid').")
+    _check_finite("your model's predictions", p)
+    accuracy = float(np.mean((p[:, 0] > 0.5) == (y > 0.5)))
+    majority = float(max(y.mean(), 1 - y.mean()))
+    example = float(np.asarray(model.predict(encode_reviews([SENTIMENT_EXAMPLE]), verbose=0)).ravel()[0])
+    report = (f"held-out accuracy {accuracy:.3f} on {len(y)} reviews that the check draws itself (seed "
+              f"{SENTIMENT_TEST_SEED}; your model never saw them); always answering the majority class "
+              f"scores {majority:.3f}. P(positive | {SENTIMENT_EXAMPLE!r}) = {example:.3f}.")
+    if accuracy < SENTIMENT_MIN_ACCURACY:
+        cause = ("Your model gives (almost) every review the same answer: it has not learned yet. "
+                 if accuracy <= majority + 0.02 else "")
+        raise GradingError(f"{report}\nNeeded: accuracy >= {SENTIMENT_MIN_ACCURACY}. {cause}Look at the "
+                           f"validation accuracy per epoch in history.history: train longer, or with a larger "
+                           f"learning rate (Adam at 5e-3 learns this task in a few epochs).")
+    if example <= 0.5:
+        raise GradingError(f"{report}\nNeeded: {SENTIMENT_EXAMPLE!r} comes out positive (probability > 0.5): "
+                           f"'not' turns 'bad' around, which only a model that reads the words in order can tell.")
+    print(f"Passed: {report}")
+
+
+# ------------------------------------------------------------ exercise 05: PyTorch
+#
+# The student's LSTM is a torch.nn.Module with its own parameters, stepping through time in
+# a Python loop: with torch operations on its own weights, or with nn.LSTMCell one step at a
+# time. torch.nn.LSTM (and the fused kernel torch.lstm that it runs) would do the whole
+# recurrence for them, so a module that contains or calls it earns no points.
+
+def _torch():
+    import torch
+    return torch
+
+
+FUSED_RECURRENCES = ("lstm", "gru", "rnn_tanh", "rnn_relu")     # what nn.LSTM/GRU/RNN run
+# The adding problem (lstm_ref.tasks, variant le2015) that exercise 05's model is trained on,
+# and the held-out set on which the check measures it. A model that carries only one of the
+# two marked values gets MSE Var(X1) = 1/12, half the baseline; so the bar is well below that.
+ADDING_T = 30
+ADDING_MARGIN = 0.1
+ADDING_TEST_SEED = 7
+ADDING_TEST_SIZE = 1000
+# What exercise 05 may use from lstm_ref outside the LSTM's forward: the task, its baseline,
+# and the course's initial weights.
+ADDING_ALLOWED = ("adding_problem", "adding_baseline_mse", "init_lstm")
+
+_NO_FUSED = ("This exercise asks you to write the loop over time yourself (with your own "
+             "parameters, or nn.LSTMCell one step at a time), so a module built on nn.LSTM "
+             "earns no points for it.")
+
+
+@contextmanager
+def _watch_fused_recurrence():
+    """Record the calls of PyTorch's fused recurrences (torch.lstm, which nn.LSTM runs, and
+    those of nn.GRU and nn.RNN) while the block runs; nn.LSTMCell's lstm_cell is not one."""
+    from torch.overrides import TorchFunctionMode
+
+    class Watch(TorchFunctionMode):
+        def __init__(self):
+            super().__init__()
+            self.calls = []
+
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            name = getattr(func, "__name__", "")
+            if name in FUSED_RECURRENCES:
+                self.calls.append(f"torch.{name}")
+            return func(*args, **(kwargs or {}))
+    with Watch() as watch:
+        yield watch.calls
+
+
+def _no_framework_recurrence(name, module):
+    """Refuse a module that contains torch.nn.LSTM (or GRU or RNN)."""
+    torch = _torch()
+    if not isinstance(module, torch.nn.Module):
+        raise GradingError(f"{name}: expected a torch.nn.Module, got {type(module).__name__}")
+    found = [f"{path or 'the module itself'} ({type(m).__name__})" for path, m in module.named_modules()
+             if isinstance(m, torch.nn.RNNBase)]
+    if found:
+        raise GradingError(f"{name} contains {', '.join(found)}: torch.nn.LSTM runs the whole recurrence "
+                           f"in one call. {_NO_FUSED}")
+
+
+def _run_module(name, module, *args):
+    """Call a student's module (its forward), refusing lstm_ref and the fused recurrences."""
+    with _watch_fused_recurrence() as fused:
+        result = run_student(name, module, *args)
+    if fused:
+        raise GradingError(f"{name} calls {', '.join(dict.fromkeys(fused))}, the fused recurrence that "
+                           f"torch.nn.LSTM runs. {_NO_FUSED}")
+    return result
+
+
+def _numpy(what, value):
+    """A tensor (or array) as a NumPy array, or a GradingError that says what came instead."""
+    torch = _torch()
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().numpy()
+    return _as_array(what, value)
+
+
+def _tensor(a):
+    return None if a is None else _torch().from_numpy(np.ascontiguousarray(a))
+
+
+def torch_lstm_cases():
+    """(label, dict with x (B, T, D), Wx, Wh, b, h0, c0) in float32: the sequence cases
+    (initial states given) and one that starts from zeros (h0 = c0 = None)."""
+    for label, case in sequence_cases(4):
+        yield label, {k: v.astype(np.float32) for k, v in case.items() if k in LSTM_SEQUENCE_ARGS}
+    rng = np.random.default_rng(240)
+    B, T, D, H = 2, 6, 3, 5
+    case = {"x": rng.standard_normal((B, T, D)), **_params(rng, D, H, 4)}
+    yield (f"a random case without initial states (seed 240, B={B}, T={T}, D={D}, H={H}; h0 = c0 = None, "
+           f"so both start at zero)", {**{k: v.astype(np.float32) for k, v in case.items()}, "h0": None, "c0": None})
+
+
+def _lstm_states(x, Wx, Wh, b, h0, c0, **options):
+    """Every h and the final c of _lstm_step (a known mistake switched on), in float64."""
+    B, H = x.shape[0], Wh.shape[0]
+    h = np.zeros((B, H)) if h0 is None else h0.astype(float)
+    c = np.zeros((B, H)) if c0 is None else c0.astype(float)
+    states = []
+    for t in range(x.shape[1]):
+        h, c = _lstm_step(x[:, t].astype(float), h, c, Wx.astype(float), Wh.astype(float), b.astype(float),
+                          **options)
+        states.append(h)
+    return np.stack(states, axis=1), c
+
+
+def _torch_lstm_mistakes(case):
+    for cause, options in _lstm_mistakes():
+        yield cause, lambda options=options: (_lstm_states(**case, **options)[0],)
+    yield ("the bias is counted twice: nn.LSTMCell adds bias_ih and bias_hh, so put b into one of them "
+           "and zeros into the other", lambda: (_lstm_states(**{**case, "b": 2 * case["b"]})[0],))
+    if case["h0"] is not None:
+        yield ("h0 and c0 are not used: the first step must start from the initial states given",
+               lambda: (_lstm_states(**{**case, "h0": None, "c0": None})[0],))
+
+
+def _torch_layout_hint(err):
+    """Add the layouts to an error raised while loading weights (a size mismatch)."""
+    from .convert import LAYOUTS
+    lay = LAYOUTS[("torch", "lstm")]
+    return GradingError(f"{err}\nYour parameters in the course's layout hold Wx (D, 4H), Wh (H, 4H) and b "
+                        f"(4H,) as they are; nn.LSTMCell stores weight_ih (4H, D) = Wx.T, weight_hh (4H, H) = "
+                        f"Wh.T and two biases whose sum is b ({lay.bias.replace('_l{k}', '')}), gate order "
+                        f"{', '.join(lay.gates)}.")
+
+
+def _loaded_torch_lstm(LSTM, D, H, p):
+    """The student's LSTM(D, H), loaded with p through its load method."""
+    module = run_student("LSTM(input_size, hidden_size)", LSTM, D, H, allowed=ADDING_ALLOWED)
+    _no_framework_recurrence("your LSTM", module)
+    if not callable(getattr(module, "load", None)):
+        raise GradingError("your LSTM has no method load(Wx, Wh, b): write it, so that the check can give "
+                           "your module the weights that lstm_ref uses.")
+    try:
+        with _torch().no_grad():
+            run_student("LSTM.load", module.load, p["Wx"].copy(), p["Wh"].copy(), p["b"].copy())
+    except GradingError as err:
+        if isinstance(err.__cause__, RuntimeError):
+            raise _torch_layout_hint(err) from err.__cause__
+        raise
+    return module
+
+
+def _torch_forward(module, case):
+    args = [_tensor(case["x"])] + ([_tensor(case["h0"]), _tensor(case["c0"])] if case["h0"] is not None else [])
+    result = _run_module("LSTM.forward", module, *args)
+    h, final = _outputs("LSTM.forward", result, 2, ("h", "(h_T, c_T)"))
+    h_T, c_T = _outputs("LSTM.forward's final states", final, 2, ("h_T", "c_T"))
+    return h, h_T, c_T
+
+
+def _check_torch_lstm_case(LSTM, case):
+    D, H = case["Wx"].shape[0], case["Wh"].shape[0]
+    module = _loaded_torch_lstm(LSTM, D, H, case)
+    h, h_T, c_T = (_numpy(what, v) for what, v in zip(("h", "h_T", "c_T"), _torch_forward(module, case)))
+    h_ref, (hT_ref, cT_ref), _ = sequence.lstm_forward(**case)
+
+    def compare():
+        check_array("h (every hidden state)", h, h_ref, hint=SHAPE_HINTS["h"])
+        check_array("h_T (final hidden state)", h_T, hT_ref)
+        check_array("c_T (final cell state)", c_T, cT_ref)
+    _explain(compare, (h,), _torch_lstm_mistakes(case), rtol=1e-4, atol=1e-5)
+
+
+def check_torch_lstm(LSTM):
+    """LSTM(input_size, hidden_size), a torch.nn.Module with load(Wx, Wh, b) taking the
+    course's float32 weights and forward(x, h0=None, c0=None) -> (h, (h_T, c_T)): x (B, T, D),
+    h0 and c0 (B, H) or None for zeros, h (B, T, H). Compared with lstm_ref.lstm_forward at the
+    float32 tolerances, on sequences with and without initial states; torch.nn.LSTM refused."""
+    for label, case in torch_lstm_cases():
+        _case("your LSTM", label, lambda case=case: _check_torch_lstm_case(LSTM, case))
+
+
+def check_torch_lstm_parameters(LSTM):
+    """The module trains: its parameters are registered (4H(D + H + 1) numbers, or
+    4H(D + H + 2) with nn.LSTMCell's two biases), every one of them receives a gradient, and
+    autograd's gradients for the input and the initial states equal lstm_ref.lstm_backward's."""
+    torch = _torch()
+    label, case = list(torch_lstm_cases())[0]
+    D, H = case["Wx"].shape[0], case["Wh"].shape[0]
+
+    def body():
+        module = _loaded_torch_lstm(LSTM, D, H, case)
+        named = [(n, tuple(p.shape)) for n, p in module.named_parameters()]
+        count = sum(int(np.prod(shape)) for _, shape in named)
+        own, cell = 4 * H * (D + H + 1), 4 * H * (D + H + 2)
+        if count not in (own, cell):
+            listed = ", ".join(f"{n} {s}" for n, s in named) or "none"
+            raise GradingError(
+                f"your LSTM(D={D}, H={H}) has {count} trainable numbers (parameters: {listed}); an LSTM has "
+                f"4H(D + H + 1) = {own}: Wx (D, 4H), Wh (H, 4H) and b (4H,) (or {cell} with nn.LSTMCell's two "
+                f"biases). Weights must be torch.nn.Parameter attributes of the module (or of a submodule), "
+                f"or the optimizer never sees them.")
+        x, h0, c0 = (_tensor(case[k]).clone().requires_grad_() for k in ("x", "h0", "c0"))
+        result = _run_module("LSTM.forward", module, x, h0, c0)
+        h, final = _outputs("LSTM.forward", result, 2, ("h", "(h_T, c_T)"))
+        _, c_T = _outputs("LSTM.forward's final states", final, 2, ("h_T", "c_T"))
+        if not (isinstance(h, torch.Tensor) and h.requires_grad):
+            raise GradingError("the h that your forward returns is not connected to the parameters (it does not "
+                               "require a gradient): a forward that goes through NumPy, .detach() or "
+                               "torch.no_grad() cuts autograd's graph, and nothing can be trained.")
+        rng = np.random.default_rng(250)
+        dh, dc = rng.standard_normal(h.shape).astype(np.float32), rng.standard_normal(c_T.shape).astype(np.float32)
+        (h * _tensor(dh)).sum().add((c_T * _tensor(dc)).sum()).backward()
+        missing = [n for n, p in module.named_parameters() if p.grad is None]
+        if missing:
+            raise GradingError(f"the parameters {', '.join(missing)} receive no gradient: forward does not use "
+                               f"them, so training would never change them.")
+        _, _, cache = sequence.lstm_forward(**case)
+        ref = sequence.lstm_backward(dh, cache, dc_T=dc)
+        for what, t, key in (("dx, the gradient with respect to x", x, "x"), ("dh0", h0, "h0"), ("dc0", c0, "c0")):
+            if t.grad is None:
+                raise GradingError(f"{what} is None: your forward does not use {key}.")
+            check_array(f"autograd's {what}", t.grad.numpy(), ref[key])
+    _case("your LSTM", label, body)
+
+
+def check_adding_training(train_adding_model):
+    """Run the student's train_adding_model() -> model once (their training, with their
+    batches), and measure the model it returns with check_adding_model on held-out sequences
+    that the training function never sees. The check trains nothing of its own. Returns the
+    model."""
+    model = run_student("train_adding_model", train_adding_model, allowed=ADDING_ALLOWED)
+    check_adding_model(model)
+    return model
+
+
+def check_adding_model(model):
+    """A trained model (x (N, ADDING_T, 2) float32 tensor -> (N, 1)) built on the student's
+    LSTM, measured on ADDING_TEST_SIZE held-out sequences of the adding problem that the check
+    draws itself (seed ADDING_TEST_SEED): its MSE must be at most ADDING_MARGIN times the
+    trivial baseline lstm_ref.adding_baseline_mse. The check trains nothing; it prints the
+    MSE, the baseline and their ratio."""
+    from .tasks import adding_baseline_mse, adding_problem
+    torch = _torch()
+    if isinstance(model, tuple):
+        raise GradingError("expected the trained model, got a tuple: return (or pass) the model itself.")
+    _no_framework_recurrence("your model", model)
+    x, y = adding_problem(ADDING_TEST_SIZE, ADDING_T, seed=ADDING_TEST_SEED, dtype=np.float32)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            pred = _numpy("your model's predictions", _run_module("your model", model, _tensor(x)))
+    finally:
+        model.train(was_training)
+    _check_shape("your model's predictions", pred, y, f"One prediction per sequence: ({len(y)}, 1), like y.")
+    _check_finite("your model's predictions", pred)
+    mse = float(np.mean((pred - y) ** 2))
+    baseline = adding_baseline_mse(ADDING_T)
+    ratio = mse / baseline
+    report = (f"held-out MSE {mse:.4f} on {len(y)} sequences of the adding problem (T = {ADDING_T}, "
+              f"le2015, seed {ADDING_TEST_SEED}; drawn by the check); the trivial baseline, always "
+              f"predicting the mean target 1.0, has MSE {baseline:.4f}: ratio {ratio:.3f}.")
+    if ratio > ADDING_MARGIN:
+        cause = ""
+        if ratio > 0.8:
+            cause = ("\nThat is about the baseline: the model predicts little more than the mean. Train for "
+                     "more steps or with a larger learning rate, and start the forget-gate bias at 1.")
+        elif 0.35 < ratio < 0.65:
+            cause = ("\nThat is about half the baseline, what a model that remembers only one of the two marked "
+                     "values gets (the error is then the other value's variance, 1/12): train for longer.")
+        raise GradingError(f"{report}\nNeeded: at most {ADDING_MARGIN} times the baseline, i.e. MSE <= "
+                           f"{ADDING_MARGIN * baseline:.4f}.{cause}")
+    print(f"Passed: {report} Needed: at most {ADDING_MARGIN}.")
+
+
+# --------------------------------------------------------- exercise 06: forecasting
+#
+# A real series that ships inside statsmodels (so nothing is downloaded): the CO2
+# concentration at Mauna Loa, lstm_ref.datasets.co2_monthly.
+
+FORECAST_LOOKBACK = 24          # months of history per window
+FORECAST_VAL = 60               # the five years before the test period
+FORECAST_TEST = 60              # the last five years, 1997-01 to 2001-12
+SEASON = 12                     # months per seasonal cycle
+# What a forecaster may use from lstm_ref: the NumPy training code of lstm_ref.train
+# (Regressor, fit, Adam, clipping) and the LSTM it trains.
+FORECASTER_ALLOWED = ("__init__", "fit", "predict", "loss_and_grads", "cell_params", "step",
+                      "clip_by_global_norm", "init_lstm", "lstm_forward", "lstm_backward")
+
+
+def _window_cases():
+    rng = np.random.default_rng(1000)
+    yield "the series 0, 1, ..., 9 (each value is its own index), lookback 3, horizon 1", np.arange(10.0), 3, 1
+    yield "the series 0, 1, ..., 11, lookback 4, horizon 3", np.arange(12.0), 4, 3
+    yield "a random series of 40 values (seed 1000), lookback 12, horizon 2", rng.standard_normal(40), 12, 2
+    yield "a series of 6 values, lookback 5, horizon 1 (exactly one window)", np.arange(6.0) ** 2, 5, 1
+
+
+def check_make_windows(make_windows):
+    """make_windows(series, lookback, horizon) -> (X, y): window k has the inputs
+    X[k] = series[k:k + lookback] as (lookback, 1) and the targets y[k] = series[k + lookback:
+    k + lookback + horizon], for every k = 0 .. N - 1, N = len(series) - lookback - horizon + 1.
+    X (N, lookback, 1) (samples, timesteps, features), y (N, horizon); series unchanged."""
+    for label, series, lookback, horizon in _window_cases():
+        def body(series=series, lookback=lookback, horizon=horizon):
+            X_ref, y_ref = windows(series, lookback, horizon)
+            N = len(y_ref)
+            passed = series.copy()
+            result = run_student("make_windows", make_windows, passed, lookback, horizon)
+            X, y = _outputs("make_windows", result, 2, ("X", "y"))
+            _unchanged("make_windows", "series", series, passed)
+            count = (f"N = len(series) - lookback - horizon + 1 = {len(series)} - {lookback} - {horizon} + 1 = "
+                     f"{N} windows: the last one ends with the series' last value.")
+            X_hint = (f"X[k] = series[k:k + lookback], one window per row, with a feature axis: (N, lookback, 1), "
+                      f"the (samples, timesteps, features) an LSTM reads (add it with X[..., None]). {count}")
+            y_hint = f"y[k] = series[k + lookback:k + lookback + horizon]: (N, horizon). {count}"
+
+            def compare():
+                check_array("X", X, X_ref, hint=X_hint)
+                check_array("y", y, y_ref, hint=y_hint)
+            w = np.lib.stride_tricks.sliding_window_view(series, lookback + horizon)
+            _explain(compare, (X, y), [
+                ("y starts with the last input value: the targets are the horizon values after the window, "
+                 "series[k + lookback:k + lookback + horizon]",
+                 lambda: (X_ref, w[:, lookback - 1:lookback - 1 + horizon]))])
+        _case("make_windows", label, body)
+
+
+def _split_cases():
+    values = co2_monthly().to_numpy()
+    yield (f"the CO2 series ({len(values)} months), n_val={FORECAST_VAL}, n_test={FORECAST_TEST}",
+           values, FORECAST_VAL, FORECAST_TEST)
+    rng = np.random.default_rng(1001)
+    yield ("a rising series 100 + 2t + noise of 30 values (seed 1001), n_val=6, n_test=4",
+           100 + 2 * np.arange(30) + rng.standard_normal(30), 6, 4)
+
+
+def _split_result(split_and_scale, series, n_val, n_test):
+    passed = series.copy()
+    result = run_student("split_and_scale", split_and_scale, passed, n_val, n_test)
+    _unchanged("split_and_scale", "series", series, passed)
+    train, val, test, mean, std = _outputs("split_and_scale", result, 5, ("train", "val", "test", "mean", "std"))
+    for name, value in (("mean", mean), ("std", std)):
+        if np.ndim(value) != 0:
+            raise GradingError(f"split_and_scale: {name} should be one number (the whole training part's), got "
+                               f"an array of shape {np.shape(value)}")
+    parts = [_as_array(f"split_and_scale's {n}", p) for n, p in zip(("train", "val", "test"), (train, val, test))]
+    return parts, float(mean), float(std)
+
+
+def check_chronological_split(split_and_scale):
+    """split_and_scale(series, n_val, n_test) -> (train, val, test, mean, std): train, val and
+    test, read back with the returned scaler (part * std + mean), are the consecutive slices
+    series[:n_train], series[n_train:n_train + n_val] and the last n_test values."""
+    for label, series, n_val, n_test in _split_cases():
+        def body(series=series, n_val=n_val, n_test=n_test):
+            parts, mean, std = _split_result(split_and_scale, series, n_val, n_test)
+            n_train = len(series) - n_val - n_test
+            want = (n_train, n_val, n_test)
+            got = tuple(p.size for p in parts)
+            if got != want:
+                raise GradingError(f"train, val and test have {got} values; expected (len(series) - n_val - "
+                                   f"n_test, n_val, n_test) = {want}.")
+            if not (np.isfinite(mean) and np.isfinite(std) and std > 0):
+                raise GradingError(f"the scaler (mean {mean}, std {std}) cannot be undone: std must be a "
+                                   f"positive number.")
+            slices = (series[:n_train], series[n_train:n_train + n_val], series[n_train + n_val:])
+            names = ("train", "val", "test")
+            raw = [p.ravel() for p in parts]
+            if all(np.allclose(r, s) for r, s in zip(raw, slices)) and not np.isclose(std, 1.0):
+                raise GradingError("the three parts are the raw values, not scaled: return (part - mean) / std.")
+            back = [r * std + mean for r in raw]
+            try:
+                for name, b, s in zip(names, back, slices):
+                    check_array(f"{name} (read back as {name} * std + mean)", b, s)
+            except GradingError as err:
+                if n_val == n_test and np.allclose(back[1], slices[2]) and np.allclose(back[2], slices[1]):
+                    cause = "val and test are swapped: the test part is the last, the validation part just before it"
+                elif np.allclose(back[2], series[:n_test]):
+                    cause = "the test part is taken from the start of the series; it is the last n_test values"
+                elif np.allclose(np.sort(np.concatenate(back)), np.sort(series)):
+                    cause = ("the values are shuffled. A forecast is tested on the future, so the split keeps time "
+                             "order: the model learns from the past (train), is tuned on the years after it "
+                             "(validation) and tested on the last years (test). Tested on months scattered between "
+                             "months it trained on, it answers an easier question than forecasting")
+                else:
+                    raise
+                raise GradingError(f"{err}\nLikely cause: {cause}.") from None
+        _case("split_and_scale", label, body)
+
+
+def check_scaler(split_and_scale):
+    """The scaler that split_and_scale fits: mean and std are those of the training part only
+    (np.mean, np.std with its default ddof=0), and every part is scaled with them. Statistics
+    of the whole series (or of train and validation together) are named as leakage."""
+    for label, series, n_val, n_test in _split_cases():
+        def body(series=series, n_val=n_val, n_test=n_test):
+            parts, mean, std = _split_result(split_and_scale, series, n_val, n_test)
+            n_train = len(series) - n_val - n_test
+            train = series[:n_train]
+            want = np.array([train.mean(), train.std()])
+            got = np.array([mean, std])
+            leak = ("data leakage: the scaling the model trains with then depends on values of the {what}, which "
+                    "a forecaster cannot know when it forecasts them (here the test period lies above everything "
+                    "before it). Fit the scaler on the training part only, and scale the validation and test parts "
+                    "with the training part's mean and std")
+            mistakes = [
+                ("the scaler is fitted on the whole series, test period included: " + leak.format(what="test period"),
+                 lambda: (np.array([series.mean(), series.std()]),)),
+                ("the scaler is fitted on train and validation together: " + leak.format(what="validation period"),
+                 lambda: (np.array([series[:n_train + n_val].mean(), series[:n_train + n_val].std()]),)),
+                ("std uses ddof=1 (the sample standard deviation); the exercise asks for np.std's default, ddof=0",
+                 lambda: (np.array([train.mean(), train.std(ddof=1)]),))]
+            _explain(lambda: check_array("(mean, std) of the scaler", got, want), (got,), mistakes)
+            slices = (train, series[n_train:n_train + n_val], series[n_train + n_val:])
+            for name, part, s in zip(("train", "val", "test"), parts, slices):
+                check_array(f"the scaled {name} part", part.ravel() if part.size == s.size else part,
+                            (s - want[0]) / want[1], hint="One scaled value per value of the part.")
+        _case("split_and_scale", label, body)
+
+
+def _baseline_cases(seasonal):
+    rng = np.random.default_rng(1002)
+    shapes = ([(5, 24, 1, 12), (4, 12, 3, 12), (3, 15, 12, 12), (4, 16, 3, 4)] if seasonal else
+              [(5, 6, 1, None), (4, 12, 3, None), (3, 24, 12, None)])
+    for N, L, h, season in shapes:
+        X = rng.standard_normal((N, L, 1))
+        extra = f", season {season}" if seasonal else ""
+        yield f"random windows X of shape ({N}, {L}, 1), horizon {h}{extra}", X, h, season
+
+
+def _co2_test_mae(forecast):
+    """MAE (ppm) of a one-month-ahead forecast function of the scaled test windows."""
+    data = forecasting_data()
+    pred = np.asarray(forecast(data["X_test"]), dtype=float).reshape(-1, 1)
+    return float(np.mean(np.abs((pred - data["y_test"]) * data["std"])))
+
+
+def check_last_value(last_value_forecast):
+    """last_value_forecast(X, horizon) -> (N, horizon): every step of the horizon forecast by
+    the window's last value, X[:, -1, 0]. Exact. Prints its MAE on the CO2 test period."""
+    for label, X, h, _ in _baseline_cases(False):
+        def body(X=X, h=h):
+            passed = X.copy()
+            got = run_student("last_value_forecast", last_value_forecast, passed, h)
+            _unchanged("last_value_forecast", "X", X, passed)
+            want = np.repeat(X[:, -1, :], h, axis=1)
+            _explain(lambda: check_array("the last-value forecast", got, want,
+                                         hint="One forecast per window and step of the horizon: (N, horizon)."),
+                     (got,), [("it repeats the window's first value; the last observed value is X[:, -1, 0]",
+                               lambda: (np.repeat(X[:, 0, :], h, axis=1),))])
+        _case("last_value_forecast", label, body)
+    mae = _co2_test_mae(lambda X: run_student("last_value_forecast", last_value_forecast, X.copy(), 1))
+    print(f"Passed. On the CO2 test period ({FORECAST_TEST} months), one month ahead: MAE {mae:.2f} ppm.")
+
+
+def check_seasonal_naive(seasonal_naive_forecast):
+    """seasonal_naive_forecast(X, horizon, season=12) -> (N, horizon): step j of the horizon
+    (j = 0 .. horizon - 1, horizon <= season) forecast by the value one season before it,
+    X[:, L - season + j, 0]. Exact. Prints its MAE on the CO2 test period."""
+    for label, X, h, season in _baseline_cases(True):
+        def body(X=X, h=h, season=season):
+            L = X.shape[1]
+            passed = X.copy()
+            got = run_student("seasonal_naive_forecast", seasonal_naive_forecast, passed, h, season)
+            _unchanged("seasonal_naive_forecast", "X", X, passed)
+            want = X[:, L - season:L - season + h, 0]
+            hint = "One forecast per window and step of the horizon: (N, horizon)."
+            if np.shape(got)[:1] == (X.shape[0],) and np.size(got) == 0:
+                hint += (" Yours is empty: X[:, -season:-season + horizon] ends at index 0 when horizon = season; "
+                         "count from the start instead, X[:, L - season:L - season + horizon].")
+            shifted = lambda k: lambda: (X[:, L - season + k:L - season + k + h, 0],)
+            mistakes = [
+                ("every step is forecast one step too late: the value one season before step j is at index "
+                 "L - season + j (the target of step j is at L + j)", shifted(1)),
+                ("every step is forecast from one step too early: the value one season before step j is at index "
+                 "L - season + j", shifted(-1)),
+                ("it repeats the last value; the seasonal naive forecast takes the value one season earlier",
+                 lambda: (np.repeat(X[:, -1, :], h, axis=1),))]
+            if season != SEASON:
+                mistakes.append(("the season argument is ignored (this is the result for 12): use season",
+                                 lambda: (X[:, L - SEASON:L - SEASON + h, 0],)))
+            _explain(lambda: check_array("the seasonal naive forecast", got, want, hint=hint), (got,),
+                     [(c, m) for c, m in mistakes if m()[0].shape == want.shape])
+        _case("seasonal_naive_forecast", label, body)
+    mae = _co2_test_mae(lambda X: run_student("seasonal_naive_forecast", seasonal_naive_forecast, X.copy(), 1,
+                                              SEASON))
+    print(f"Passed. On the CO2 test period ({FORECAST_TEST} months), one month ahead: MAE {mae:.2f} ppm.")
+
+
+def forecasting_data():
+    """The data of check_forecaster, made as the exercise asks: the monthly CO2 series split in
+    time (train, then FORECAST_VAL validation months, then the last FORECAST_TEST test months),
+    scaled with the training part's mean and std, cut into windows of FORECAST_LOOKBACK months
+    that forecast the next month. A window belongs to the part its target month is in (its
+    inputs may reach back into the part before: at that date they are known).
+    Returns a dict: X_train (N, 24, 1), y_train (N, 1), X_val, y_val, X_test, y_test (scaled),
+    mean and std (ppm), and test_dates, the months of the test targets."""
+    s = co2_monthly()
+    values = s.to_numpy()
+    n_train = len(values) - FORECAST_VAL - FORECAST_TEST
+    mean, std = values[:n_train].mean(), values[:n_train].std()
+    X, y = windows((values - mean) / std, FORECAST_LOOKBACK, 1)
+    target = np.arange(FORECAST_LOOKBACK, len(values))           # the month that window k forecasts
+    parts = {"train": target < n_train, "val": (target >= n_train) & (target < n_train + FORECAST_VAL),
+             "test": target >= n_train + FORECAST_VAL}
+    data = {"mean": float(mean), "std": float(std), "test_dates": s.index[target[parts["test"]]]}
+    for name, rows in parts.items():
+        data[f"X_{name}"], data[f"y_{name}"] = X[rows], y[rows]
+    return data
+
+
+def check_forecaster(fit_forecaster):
+    """fit_forecaster(X_train, y_train, X_val, y_val) -> forecast, a function X (N, 24, 1) ->
+    (N, 1) of one-month-ahead forecasts (scaled units). The check makes the data itself
+    (forecasting_data) and passes fit_forecaster only the training and validation windows, so
+    fitting cannot see the test period; then it forecasts the test windows with the function
+    returned, computes the MAE in ppm itself, and compares it with the last-value and seasonal
+    naive baselines on the same windows. Passing needs an MAE below both. Prints the table and
+    returns a dict: mae, baselines, test_dates, forecast and truth (ppm)."""
+    data = forecasting_data()
+    fit_args = [data[k].copy() for k in ("X_train", "y_train", "X_val", "y_val")]
+    forecast = run_student("fit_forecaster", fit_forecaster, *fit_args, allowed=FORECASTER_ALLOWED)
+    if not callable(forecast):
+        raise GradingError(f"fit_forecaster returned {type(forecast).__name__}; return the function that "
+                           f"forecasts, e.g. `return lambda X: model.predict(X)`.")
+    X_test = data["X_test"].copy()
+    pred = _as_array("your test forecasts", run_student("the forecast function that fit_forecaster returned",
+                                                        forecast, X_test, allowed=FORECASTER_ALLOWED))
+    _check_shape("your test forecasts", pred, data["y_test"], "One forecast per test window: (N, 1).")
+    _check_finite("your test forecasts", pred)
+    std, mean = data["std"], data["mean"]
+    truth = data["y_test"] * std + mean
+    ppm = pred * std + mean
+    mae = float(np.mean(np.abs(ppm - truth)))
+    baselines = {"last value": float(np.mean(np.abs(data["X_test"][:, -1] * std + mean - truth))),
+                 "seasonal naive": float(np.mean(np.abs(data["X_test"][:, -SEASON] * std + mean - truth)))}
+    dates = data["test_dates"]
+    table = (f"One month ahead over the test period {dates[0]:%Y-%m} to {dates[-1]:%Y-%m} ({len(truth)} months), "
+             f"fitted on {len(fit_args[0])} training and {len(fit_args[2])} validation windows only; MAE in ppm:\n"
+             f"  {'your forecaster':15s} {mae:6.3f}\n" + "".join(f"  {k:15s} {v:6.3f}\n" for k, v in baselines.items()))
+    best = min(baselines, key=baselines.get)
+    if mae >= baselines[best]:
+        bias = float(np.mean(ppm - truth))
+        cause = ""
+        if abs(bias) > 0.5 * mae:
+            top = float(data["X_train"].max() * std + mean)
+            cause = (f"\nLikely cause: your forecasts are {'too low' if bias < 0 else 'too high'} by {abs(bias):.2f} "
+                     f"ppm on average. The test period ({truth.min():.0f} to {truth.max():.0f} ppm) lies above "
+                     f"every value the model was trained on (up to {top:.0f} ppm); a network that forecasts the "
+                     f"level cannot reach values it has never produced. Forecast the change instead: train on "
+                     f"y - X[:, -1] from X - X[:, -1:] (each window relative to its last value) and add the last "
+                     f"value back.")
+        raise GradingError(f"{table}Needed: an MAE below the better baseline ({best}, {baselines[best]:.3f} ppm)."
+                           f"{cause}")
+    print(f"Passed.\n{table.rstrip()}")
+    return {"mae": mae, "baselines": baselines, "test_dates": dates, "forecast": ppm[:, 0], "truth": truth[:, 0]}

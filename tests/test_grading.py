@@ -398,3 +398,429 @@ def test_rel_error_mistakes_are_named():
           "b = 2 a and a", "Likely cause: you divide by ||b|| only")
     fails(G.check_rel_error, lambda a, b: np.abs(a - b), "one number for the whole pair")
     fails(G.check_rel_error, L.rel_error, "calls lstm_ref.gradcheck.rel_error")
+
+
+# ------------------------------------------------------ exercise 04: Keras, by an independent hand
+
+def keras_setup():
+    import frameworks  # noqa: F401  (sets the Keras backend and the threads for this process)
+    import keras
+    return keras
+
+
+def functional_model(vocab_size, embed_dim, units, seq_len, rnn="LSTM", activation="sigmoid",
+                     return_sequences=False, loss="binary_crossentropy", optimizer="adam", compile=True):
+    """The exercise's model, written with the functional API (the solution uses Sequential)."""
+    keras = keras_setup()
+    inputs = keras.Input((seq_len,), dtype="int32")
+    z = keras.layers.Embedding(vocab_size, embed_dim)(inputs)
+    z = getattr(keras.layers, rnn)(units, return_sequences=return_sequences)(z)
+    model = keras.Model(inputs, keras.layers.Dense(1, activation=activation)(z))
+    if compile:
+        model.compile(optimizer=optimizer, loss=loss)
+    return model
+
+
+def keras_write(layer, Wx, Wh, b, order="ifgo"):
+    """to_keras_lstm through the variables one at a time (order: how it lays out the blocks)."""
+    H = Wh.shape[0]
+    perm = lambda w: np.concatenate([w[..., "ifgo".index(g) * H:("ifgo".index(g) + 1) * H] for g in order], axis=-1)
+    layer.cell.kernel.assign(perm(Wx))
+    layer.cell.recurrent_kernel.assign(perm(Wh))
+    layer.cell.bias.assign(perm(b))
+    return layer
+
+
+def keras_read(layer):
+    return tuple(np.array(v.numpy()) for v in (layer.cell.kernel, layer.cell.recurrent_kernel, layer.cell.bias))
+
+
+def test_keras_checks_pass_correct_work():
+    keras_setup()
+    G.check_keras_model(functional_model)
+    G.check_keras_compile(functional_model)
+    G.check_to_keras_lstm(keras_write)
+    G.check_from_keras_lstm(keras_read)
+    G.check_keras_round_trip(keras_write, keras_read)
+    G.check_keras_compile(lambda **s: functional_model(**s, optimizer="adam", loss="bce"))
+
+
+def test_keras_model_mistakes_are_named():
+    keras = keras_setup()
+    fails(G.check_keras_model, lambda **s: functional_model(**s, return_sequences=True),
+          "the exercise's sizes", "LSTM output: expected shape (2, units) = (2, 32), got (2, 10, 32)",
+          "return_sequences=False")
+    fails(G.check_keras_model, lambda **s: functional_model(**s, activation="softmax"),
+          "Dense activation is 'softmax'", "always 1")
+    fails(G.check_keras_model, lambda **s: functional_model(**s, rnn="GRU"),
+          "Embedding, LSTM, Dense", "yours has Embedding, GRU, Dense", "asks for an LSTM")
+    fails(G.check_keras_model, lambda vocab_size, **s: functional_model(vocab_size - 1, **s),
+          "Embedding has 640 parameters; expected 656 = vocab_size * embed_dim = 41 * 16")
+    fails(G.check_keras_model, lambda **s: functional_model(**G.KERAS_MODEL_SIZES),
+          "other sizes (vocab_size=50, embed_dim=8, units=5, seq_len=7)", "Calling your model")
+    fails(G.check_keras_model, lambda **s: None, "build_model returned NoneType")
+    fails(G.check_keras_compile, lambda **s: functional_model(**s, compile=False), "not compiled")
+    fails(G.check_keras_compile, lambda **s: functional_model(**s, optimizer="sgd"), "SGD optimizer", "Adam")
+    fails(G.check_keras_compile, lambda **s: functional_model(**s, loss="mse"), "loss 'mse'",
+          "binary cross-entropy")
+    fails(G.check_keras_compile, lambda **s: functional_model(
+          **s, loss=keras.losses.BinaryCrossentropy(from_logits=True)), "from_logits=True")
+
+
+def test_keras_weight_mistakes_are_named():
+    keras_setup()
+    fails(G.check_to_keras_lstm, lambda layer, Wx, Wh, b: layer.set_weights([Wx.T, Wh.T, b]),
+          "to_keras_lstm raised ValueError", "Keras stores kernel (D, 4H) = Wx", "no transpose")
+    fails(G.check_to_keras_lstm, lambda *a: keras_write(*a, order="ifog"),
+          "kernel (D, 4H), which should hold Wx: 2 of 4 gate blocks differ", "holds the reference's gate o block")
+    fails(G.check_to_keras_lstm, lambda layer, Wx, Wh, b: None, "unchanged (still the zeros")
+
+    def forget_bias_added(layer, Wx, Wh, b):
+        H = Wh.shape[0]
+        return keras_write(layer, Wx, Wh, b + np.r_[np.zeros(H), np.ones(H), np.zeros(2 * H)].astype(b.dtype))
+    fails(G.check_to_keras_lstm, forget_bias_added, "bias (4H,)", "gate f: wrong values",
+          "Likely cause: the forget-gate block holds b_f + 1")
+    fails(G.check_to_keras_lstm, lambda layer, Wx, Wh, b: keras_write(layer, Wh, Wx, b) if Wx.shape == Wh.shape
+          else keras_write(layer, Wx, Wh, b), "H=4", "Likely cause: it holds Wh")
+    fails(G.check_from_keras_lstm, lambda layer: tuple(w.T for w in keras_read(layer)),
+          "Wx: wrong shape. Expected (3, 16), got (16, 3)", "does not transpose")
+    fails(G.check_from_keras_lstm, lambda layer: tuple(layer.cell.weights), "as a Variable", "NumPy arrays")
+    fails(G.check_from_keras_lstm, lambda layer: tuple(w + 1e-7 for w in keras_read(layer)),
+          "not exactly", "no arithmetic")
+    fails(lambda f: G.check_keras_round_trip(keras_write, f), lambda layer: tuple(w[::-1] for w in keras_read(layer)),
+          "does not give back Wx exactly")
+
+
+def test_keras_delegation_earns_nothing():
+    keras_setup()
+    from lstm_ref import convert
+    fails(G.check_to_keras_lstm, lambda layer, Wx, Wh, b: convert.to_keras(layer, {"Wx": Wx, "Wh": Wh, "b": b}),
+          "to_keras_lstm calls lstm_ref.convert.to_keras", "earns no points")
+    fails(G.check_from_keras_lstm, lambda layer: tuple(convert.from_keras(layer)[0][0].values()),
+          "from_keras_lstm calls lstm_ref.convert.from_keras")
+
+
+def rule_model(flip_example=False, order_blind=False, constant=None):
+    """A stand-in for a trained model that answers by the rule that made the labels."""
+    keras = keras_setup()
+    words = np.array(G.SENTIMENT_WORDS)
+    positive = np.isin(words, G.POSITIVE_WORDS)
+    opinion = np.isin(words, G.POSITIVE_WORDS + G.NEGATIVE_WORDS)
+    negator = words == "not"
+
+    class Rule(keras.Model):
+        def predict(self, x, verbose=0):
+            x = np.asarray(x)
+            if constant is not None:
+                return np.full((len(x), 1), constant, np.float32)
+            word = x[np.arange(len(x)), np.argmax(opinion[x], axis=1)]
+            p = positive[word] if order_blind else positive[word] != negator[x].any(axis=1)
+            p = p.astype(np.float32)
+            if flip_example:
+                p[(x == G.encode_reviews([G.SENTIMENT_EXAMPLE])[0]).all(axis=1)] = 0.0
+            return p[:, None]
+    return Rule()
+
+
+def test_sentiment_check(capsys):
+    G.check_sentiment_model(rule_model())
+    assert "Passed: held-out accuracy 1.000 on 1000 reviews" in capsys.readouterr().out
+    fails(G.check_sentiment_model, rule_model(constant=0.9), "accuracy 0.4", "always answering the majority class",
+          "(almost) every review the same answer")
+    fails(G.check_sentiment_model, rule_model(order_blind=True), "Needed: accuracy >= 0.9")
+    fails(G.check_sentiment_model, rule_model(flip_example=True), "accuracy 1.000",
+          "'the movie was not bad at all' comes out positive")
+    fails(G.check_sentiment_model, (rule_model(), None), "got a tuple", "pass model")
+
+
+def test_sentiment_training_check(capsys):
+    seen, model = [], rule_model()
+
+    def train(x_train, y_train, x_val, y_val):
+        seen.extend([x_train.shape, x_val.shape])
+        return model, None
+    assert G.check_sentiment_training(train) is model
+    assert seen == [(2000, G.SENTIMENT_LEN), (500, G.SENTIMENT_LEN)] and "Passed" in capsys.readouterr().out
+    fails(G.check_sentiment_training, lambda *data: rule_model(), "expected a tuple of 2 values (model, history)")
+    # lstm_ref cannot train a Keras model, so this function may use anything of it.
+    assert G.check_sentiment_training(lambda *data: (L.init_lstm(2, 3), model)[1:] + (None,)) is model
+
+    def build_model(**sizes):
+        raise NotImplementedError()
+    fails(G.check_sentiment_training, lambda *data: build_model(), "train_sentiment_model: not implemented yet: "
+          "it calls build_model, which still raises NotImplementedError")
+
+
+# ---------------------------------------------------- exercise 05: PyTorch, by an independent hand
+
+def torch_lstm_classes():
+    """Two correct LSTM modules (own parameters; nn.LSTMCell in a loop) and some wrong ones."""
+    import frameworks  # noqa: F401  (threads)
+    import torch
+    from torch import nn
+
+    class Own(nn.Module):
+        order = "ifgo"
+
+        def __init__(self, D, H):
+            super().__init__()
+            self.H = H
+            self.Wx, self.Wh, self.b = (nn.Parameter(torch.zeros(*s)) for s in ((D, 4 * H), (H, 4 * H), (4 * H,)))
+
+        def load(self, Wx, Wh, b):
+            for p, v in ((self.Wx, Wx), (self.Wh, Wh), (self.b, b)):
+                p.copy_(torch.from_numpy(v))
+
+        def forward(self, x, h0=None, c0=None):
+            h = torch.zeros(x.shape[0], self.H) if h0 is None else h0
+            c = torch.zeros(x.shape[0], self.H) if c0 is None else c0
+            states = []
+            for t in range(x.shape[1]):
+                a = dict(zip(self.order, (x[:, t] @ self.Wx + h @ self.Wh + self.b).split(self.H, dim=1)))
+                c = torch.sigmoid(a["f"]) * c + torch.sigmoid(a["i"]) * torch.tanh(a["g"])
+                h = torch.sigmoid(a["o"]) * torch.tanh(c)
+                states.append(h)
+            return torch.stack(states, 1), (h, c)
+
+    class Cell(nn.Module):
+        both_biases = False
+
+        def __init__(self, D, H):
+            super().__init__()
+            self.cell = nn.LSTMCell(D, H)
+
+        def load(self, Wx, Wh, b):
+            c = self.cell
+            c.weight_ih.copy_(torch.from_numpy(Wx.T))
+            c.weight_hh.copy_(torch.from_numpy(Wh.T))
+            c.bias_ih.copy_(torch.from_numpy(b))
+            c.bias_hh.copy_(torch.from_numpy(b) if self.both_biases else torch.zeros(len(b)))
+
+        def forward(self, x, h0=None, c0=None):
+            state, states = (None if h0 is None else (h0, c0)), []
+            for t in range(x.shape[1]):
+                state = self.cell(x[:, t], state)
+                states.append(state[0])
+            return torch.stack(states, 1), state
+
+    class Fused(Own):
+        def __init__(self, D, H):
+            super().__init__(D, H)
+            self.lstm = nn.LSTM(D, H, batch_first=True)
+
+    class FusedCall(Own):
+        def forward(self, x, h0=None, c0=None):
+            z = torch.zeros(1, x.shape[0], self.H)
+            weights = [self.Wx.T, self.Wh.T, self.b, torch.zeros_like(self.b)]
+            out, h, c = torch._VF.lstm(x, (z if h0 is None else h0[None], z if c0 is None else c0[None]),
+                                       weights, True, 1, 0.0, False, False, True)
+            return out, (h[0], c[0])
+
+    return torch, Own, Cell, Fused, FusedCall
+
+
+def test_torch_checks_pass_correct_work():
+    _, Own, Cell, _, _ = torch_lstm_classes()
+    for cls in (Own, Cell):
+        G.check_torch_lstm(cls)
+        G.check_torch_lstm_parameters(cls)
+
+
+def test_torch_lstm_mistakes_are_named():
+    torch, Own, Cell, _, _ = torch_lstm_classes()
+
+    class Swapped(Own):
+        order = "ifog"
+
+    class BothBiases(Cell):
+        both_biases = True
+
+    class NoTranspose(Cell):
+        def load(self, Wx, Wh, b):
+            self.cell.weight_ih.copy_(torch.from_numpy(Wx))
+
+    class IgnoresState(Own):
+        def forward(self, x, h0=None, c0=None):
+            return super().forward(x)
+
+    class Unregistered(Own):
+        def __init__(self, D, H):
+            torch.nn.Module.__init__(self)
+            self.H = H
+            self.Wx, self.Wh, self.b = torch.zeros(D, 4 * H), torch.zeros(H, 4 * H), torch.zeros(4 * H)
+
+    class Detached(Own):
+        def forward(self, x, h0=None, c0=None):
+            h, final = super().forward(x, h0, c0)
+            return h.detach(), final
+
+    fails(G.check_torch_lstm, Swapped, "seed 200", "h (every hidden state): wrong values",
+          "Likely cause: you read the gate blocks in the order i, f, o, g")
+    fails(G.check_torch_lstm, BothBiases, "Likely cause: the bias is counted twice")
+    fails(G.check_torch_lstm, NoTranspose, "LSTM.load raised RuntimeError", "weight_ih (4H, D) = Wx.T")
+    fails(G.check_torch_lstm, IgnoresState, "Likely cause: h0 and c0 are not used")
+    fails(G.check_torch_lstm_parameters, Unregistered, "0 trainable numbers", "4H(D + H + 1) = 128",
+          "torch.nn.Parameter")
+    fails(G.check_torch_lstm_parameters, Detached, "not connected to the parameters")
+
+
+def test_torch_delegation_earns_nothing():
+    torch, Own, _, Fused, FusedCall = torch_lstm_classes()
+
+    class Reference(Own):
+        def forward(self, x, h0=None, c0=None):
+            h, (h_T, c_T), _ = L.lstm_forward(x.numpy(), *(p.detach().numpy() for p in (self.Wx, self.Wh, self.b)),
+                                              None if h0 is None else h0.numpy(), None if c0 is None else c0.numpy())
+            return torch.from_numpy(h), (torch.from_numpy(h_T), torch.from_numpy(c_T))
+
+    fails(G.check_torch_lstm, Fused, "your LSTM contains lstm (LSTM)", "earns no points")
+    fails(G.check_torch_lstm, FusedCall, "LSTM.forward calls torch.lstm", "earns no points")
+    fails(G.check_torch_lstm, Reference, "LSTM.forward calls lstm_ref.sequence.lstm_forward")
+
+    class Stub(Own):
+        def forward(self, x, h0=None, c0=None):
+            raise NotImplementedError()
+    fails(G.check_torch_lstm, Stub, "LSTM.forward: not implemented yet")
+
+
+def test_adding_check(capsys):
+    torch, Own, _, _, _ = torch_lstm_classes()
+
+    class Rule(torch.nn.Module):
+        """Predicts from the rule that made the targets; remembers the first value or not."""
+        def __init__(self, first=True, lstm=False, flat=False):
+            super().__init__()
+            self.first, self.flat = first, flat
+            if lstm:
+                self.lstm = torch.nn.LSTM(2, 3)
+
+        def forward(self, x):
+            marked = x[..., 0] * x[..., 1]
+            half = x.shape[1] // 2
+            y = (marked.sum(1) if self.first else marked[:, half:].sum(1) + 0.5)
+            return y if self.flat else y[:, None]
+
+    G.check_adding_model(Rule())
+    assert "Passed: held-out MSE 0.0000" in capsys.readouterr().out
+    fails(G.check_adding_model, Rule(first=False), "ratio 0.5", "Needed: at most 0.1 times the baseline",
+          "remembers only one of the two marked values")
+    fails(G.check_adding_model, torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(2 * G.ADDING_T, 1)),
+          "the trivial baseline", "Needed: at most 0.1")
+    fails(G.check_adding_model, Rule(flat=True), "wrong shape. Expected (1000, 1), got (1000,)")
+    fails(G.check_adding_model, Rule(lstm=True), "your model contains lstm (LSTM)", "earns no points")
+
+    def train():
+        L.adding_problem(4, G.ADDING_T, seed=0)         # the task is the student's to use
+        return Rule()
+    assert isinstance(G.check_adding_training(train), Rule)
+
+    class Unwritten(torch.nn.Module):
+        def __init__(self):
+            raise NotImplementedError()
+    fails(G.check_adding_training, Unwritten, "train_adding_model: not implemented yet: it calls Unwritten.__init__")
+    fails(G.check_adding_training, lambda: Rule()(torch.zeros(2, 3)), "train_adding_model raised IndexError",
+          "the line of your code")
+
+
+# ------------------------------------------------ exercise 06: forecasting, by an independent hand
+
+def windows(series, lookback, horizon, count=0, flat=False, y_shift=0):
+    N = len(series) - lookback - horizon + 1 + count
+    X = np.array([series[k:k + lookback] for k in range(N)])
+    y = np.array([series[k + lookback + y_shift:k + lookback + y_shift + horizon] for k in range(N)])
+    return (X if flat else X[..., None]), y
+
+
+def split_scale(series, n_val, n_test, fit_on="train", ddof=0, order=(0, 1, 2)):
+    n_train = len(series) - n_val - n_test
+    parts = (series[:n_train], series[n_train:n_train + n_val], series[n_train + n_val:])
+    ref = {"train": parts[0], "all": series, "train+val": series[:n_train + n_val]}[fit_on]
+    mean, std = ref.mean(), ref.std(ddof=ddof)
+    return (*((parts[k] - mean) / std for k in order), mean, std)
+
+
+def test_forecasting_checks_pass_correct_work(capsys):
+    G.check_make_windows(windows)
+    G.check_chronological_split(split_scale)
+    G.check_scaler(split_scale)
+    G.check_last_value(lambda X, h: np.tile(X[:, -1], (1, h)))
+    G.check_seasonal_naive(lambda X, h, season=12: np.stack([X[:, X.shape[1] - season + j, 0] for j in range(h)], 1))
+    assert "one month ahead: MAE 1.11 ppm" in capsys.readouterr().out
+
+
+def test_window_and_split_mistakes_are_named():
+    fails(G.check_make_windows, lambda *a: windows(*a, count=-1), "X: wrong shape. Expected (7, 3, 1), got (6, 3, 1)",
+          "N = len(series) - lookback - horizon + 1 = 10 - 3 - 1 + 1 = 7")
+    fails(G.check_make_windows, lambda *a: windows(*a, flat=True), "got (7, 3)", "feature axis")
+    fails(G.check_make_windows, lambda *a: windows(*a, y_shift=-1), "y: wrong values",
+          "Likely cause: y starts with the last input value")
+    fails(G.check_chronological_split, lambda *a: split_scale(*a, order=(0, 2, 1)), "the CO2 series (526 months)",
+          "Likely cause: val and test are swapped")
+    fails(G.check_chronological_split, lambda s, v, t: split_scale(np.random.default_rng(0).permutation(s), v, t),
+          "Likely cause: the values are shuffled")
+    # A leaky scaler does not make the split wrong; the scaler's own test names the leak.
+    G.check_chronological_split(lambda *a: split_scale(*a, fit_on="all"))
+    fails(G.check_scaler, lambda *a: split_scale(*a, fit_on="all"), "(mean, std) of the scaler: wrong values",
+          "Likely cause: the scaler is fitted on the whole series, test period included: data leakage")
+    fails(G.check_scaler, lambda *a: split_scale(*a, fit_on="train+val"), "fitted on train and validation together")
+    fails(G.check_scaler, lambda *a: split_scale(*a, ddof=1), "ddof=1")
+
+
+def test_baseline_mistakes_are_named():
+    fails(G.check_last_value, lambda X, h: X[:, -1], "horizon 3", "Expected (4, 3), got (4, 1)")
+    fails(G.check_last_value, lambda X, h: np.tile(X[:, 0], (1, h)), "Likely cause: it repeats the window's first value")
+    fails(G.check_seasonal_naive, lambda X, h, season=12: X[:, -season:-season + h, 0],
+          "horizon 12", "got (3, 0)", "ends at index 0 when horizon = season")
+    fails(G.check_seasonal_naive, lambda X, h, season=12: X[:, X.shape[1] - season + 1:X.shape[1] - season + 1 + h, 0],
+          "Likely cause: every step is forecast one step too late")
+    fails(G.check_seasonal_naive, lambda X, h, season=12: X[:, X.shape[1] - 12:X.shape[1] - 12 + h, 0],
+          "season 4", "Likely cause: the season argument is ignored")
+
+
+def test_forecaster_check_sees_no_test_data(capsys):
+    data = G.forecasting_data()
+    seen = {}
+
+    def fit_forecaster(X_train, y_train, X_val, y_val):
+        seen.update(X_train=X_train, X_val=X_val, y_train=y_train, y_val=y_val)
+        return lambda X: X[:, -1] + X[:, -12] - X[:, -13]       # the seasonal change added to the last value
+    result = G.check_forecaster(fit_forecaster)
+    assert "your forecaster  0.344" in capsys.readouterr().out and result["mae"] < min(result["baselines"].values())
+    assert seen["X_train"].shape == (382, 24, 1) and seen["X_val"].shape == (60, 24, 1)
+    test_values = set(np.round(data["y_test"].ravel(), 12))
+    for name, arr in seen.items():     # no value of the test period reaches the fitting
+        assert not test_values & set(np.round(arr.ravel(), 12)), name
+    assert len(result["test_dates"]) == 60 and f"{result['test_dates'][0]:%Y-%m}" == "1997-01"
+
+
+def test_forecaster_mistakes_are_named():
+    std = G.forecasting_data()["std"]
+    fails(G.check_forecaster, lambda *a: (lambda X: X[:, -1] - 4.0 / std), "your forecaster  4.144",
+          "Needed: an MAE below the better baseline (last value, 1.113 ppm)", "Likely cause: your forecasts are too low "
+          "by 4.14 ppm", "Forecast the change instead")
+    fails(G.check_forecaster, lambda *a: (lambda X: X[:, -1, 0]), "your test forecasts: wrong shape. Expected (60, 1), "
+          "got (60,)")
+    fails(G.check_forecaster, lambda *a: None, "fit_forecaster returned NoneType")
+
+    def reference_step(X_train, y_train, X_val, y_val):
+        L.lstm_step_forward(X_train[:, 0], np.zeros((len(X_train), 4)), np.zeros((len(X_train), 4)),
+                            np.zeros((1, 16)), np.zeros((4, 16)), np.zeros(16))
+        return lambda X: X[:, -1]
+    fails(G.check_forecaster, reference_step, "fit_forecaster calls lstm_ref.cells.lstm_step_forward")
+    # The course's training code is allowed.
+    from lstm_ref.train import Regressor
+    model = Regressor("lstm", D=1, H=2, seed=0)
+    fails(G.check_forecaster, lambda *a: (lambda X: model.predict(X)), "Needed: an MAE below the better baseline")
+
+
+def test_importing_a_reference_module_is_not_a_call():
+    """A student's function that imports a module of lstm_ref for the first time runs that
+    module's code; that is no call into the reference."""
+    import importlib
+    import sys
+    saved = sys.modules.pop("lstm_ref.tasks")
+    try:
+        G.check_sigmoid(lambda x: (importlib.import_module("lstm_ref.tasks"), sigmoid(x))[1])
+    finally:
+        sys.modules["lstm_ref.tasks"] = saved
+        L.tasks = saved
