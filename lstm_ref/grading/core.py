@@ -1,0 +1,336 @@
+"""What every check shares: comparing arrays with messages that say what is wrong, calling
+the student's function (and refusing work delegated to lstm_ref), and the inputs the
+checks feed it.
+"""
+import sys
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+
+import numpy as np
+
+from ..gates import LSTM_GATES, gate_slices
+from ..init import orthogonal
+from ..tolerances import FLOAT64, elementwise
+
+# lstm_ref/, whose modules are the reference a student must not call
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+
+# Values spanning many decades (gradient norms against lag) are compared relatively only:
+# an absolute floor would accept anything below it, which is exactly where they live.
+RELATIVE_ONLY = {"rtol": FLOAT64["rtol"], "atol": 0.0}
+
+
+class GradingError(AssertionError):
+    """A check failed. The message says what is wrong and how it was measured."""
+
+
+# ------------------------------------------------------------------ comparing arrays
+
+# Said when an output has the wrong shape: what the shape should be, and why.
+SHAPE_HINTS = {
+    "dx": "A gradient has the shape of the array it is the gradient of: dx is shaped like x.",
+    "dh_prev": "dh_prev is shaped like h_prev, (B, H).",
+    "dc_prev": "dc_prev is shaped like c_prev, (B, H).",
+    "dh0": "dh0 is shaped like h0, (B, H).",
+    "dc0": "dc0 is shaped like c0, (B, H).",
+    "dWx": "dWx is shaped like Wx: for y = x @ W, dW = x.T @ dy.",
+    "dWh": "dWh is shaped like Wh: for y = h @ W, dW = h.T @ dy.",
+    "db": "db is shaped like b: b is added to every row of the batch (and at every "
+          "step), so its gradient sums over those rows.",
+    "h": "h holds every hidden state, batch first like x: h[:, t] is the state after step t.",
+}
+
+
+def _as_array(what, got):
+    """got as a float array, or a GradingError that says why it is not one."""
+    if got is None:
+        raise GradingError(f"{what}: your function returned None. Did you forget a `return`?")
+    try:
+        return np.asarray(got, dtype=float)
+    except (TypeError, ValueError):
+        raise GradingError(f"{what}: expected a NumPy array of numbers, got {type(got).__name__}") from None
+
+
+def _check_shape(what, got, expected, hint=""):
+    if got.shape != expected.shape:
+        msg = f"{what}: wrong shape. Expected {expected.shape}, got {got.shape}."
+        if got.ndim == expected.ndim and sorted(got.shape) == sorted(expected.shape):
+            msg += " The sizes are right but in another order: are two axes swapped (a transpose)?"
+        raise GradingError(f"{msg} {hint}".rstrip())
+
+
+def _check_finite(what, got):
+    bad = ~np.isfinite(got)
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise GradingError(f"{what}: {int(bad.sum())} of {got.size} entries are NaN or inf "
+                           f"(the first at index {first}). Look for an overflow, e.g. exp of a "
+                           f"large number, or a division by zero.")
+
+
+def check_array(what, got, expected, tol=None, hint=""):
+    """Compare one output with the reference: type, shape, finiteness, then values.
+
+    Elementwise at the tolerances for expected's dtype (`lstm_ref.tolerances`), or at tol
+    ({"rtol", "atol"}) where given: |got - expected| <= atol + rtol * |expected|, everywhere.
+    hint: said after a wrong shape (what the shape should be).
+    """
+    got = _as_array(what, got)
+    expected = np.asarray(expected)
+    _check_shape(what, got, expected, hint)
+    _check_finite(what, got)
+    tol = tol or elementwise(expected.dtype)
+    excess = np.abs(got - expected) - (tol["atol"] + tol["rtol"] * np.abs(expected))
+    if (excess > 0).any():
+        k = np.unravel_index(np.argmax(excess), excess.shape)
+        idx = tuple(int(i) for i in k)
+        allowed = (f"{tol['rtol']:.0e} * |reference|, relative only because these values span "
+                   f"many decades" if tol["atol"] == 0 else
+                   f"{tol['atol']:.0e} + {tol['rtol']:.0e} * |reference|")
+        raise GradingError(
+            f"{what}: wrong values. At index {idx} you have {got[k]:.6g}, the reference has "
+            f"{expected[k]:.6g} (absolute error {abs(got[k] - expected[k]):.2e}; allowed "
+            f"{allowed}). {int((excess > 0).sum())} of {got.size} entries are outside the tolerance.")
+
+
+def check_gate_blocks(what, got, expected, order=LSTM_GATES, hint="", every=None):
+    """Compare a fused (..., kH) block gate by gate, naming the gates that differ.
+
+    The last axis of expected holds the k = len(order) gate blocks side by side, H columns
+    each (dWx (D, 4H), dWh (H, 4H), db (4H,) for the LSTM); indices in the messages are
+    within the block. every: said when every block differs (None: the note for gradients).
+    """
+    got = _as_array(what, got)
+    expected = np.asarray(expected)
+    _check_shape(what, got, expected, hint)
+    H = expected.shape[-1] // len(order)
+    s = gate_slices(order, H)
+    wrong = []
+    for name in order:
+        try:
+            check_array(f"{what}, gate {name}", got[..., s[name]], expected[..., s[name]])
+        except GradingError as err:
+            # A block that holds another gate's values means the blocks are out of order.
+            other = [o for o in order if o != name and _same((got[..., s[name]],), (expected[..., s[o]],))]
+            wrong.append(str(err) + (f" It holds the reference's gate {other[0]} block: is the order "
+                                     f"of the blocks {', '.join(order)}?" if other else ""))
+    if wrong:
+        if every is None:
+            every = (" Every block differs, so look at what all gates share (the upstream gradient, "
+                     "the rows it is multiplied with, a transpose) before any one gate's derivative.")
+        every = every if len(wrong) == len(order) else ""
+        raise GradingError(f"{what}: {len(wrong)} of {len(order)} gate blocks differ "
+                           f"(order {', '.join(order)}).{every}\n" + "\n".join(wrong))
+
+
+def _same(got, want, rtol=1e-8, atol=1e-10):
+    """Whether every array of got equals the one of want (used to recognise a mistake)."""
+    try:
+        return len(got) == len(want) and all(
+            np.shape(g) == np.shape(w) and np.allclose(np.asarray(g, dtype=float), w, rtol=rtol, atol=atol)
+            for g, w in zip(got, want))
+    except (TypeError, ValueError):
+        return False
+
+
+def _explain(compare, got, mistakes, note="", rtol=1e-8, atol=1e-10):
+    """Run compare(); if it fails, name the first known mistake whose result equals what the
+    student returned. got: the student's outputs that compare() checks; mistakes: pairs
+    (cause, function returning the outputs that mistake gives, in got's order); note: said
+    when no known mistake matches."""
+    try:
+        compare()
+    except GradingError as err:
+        for cause, outputs in mistakes:
+            if _same(got, outputs(), rtol, atol):
+                raise GradingError(f"{err}\nLikely cause: {cause}.") from None
+        if note:
+            raise GradingError(f"{err}\n{note}") from None
+        raise
+
+
+# --------------------------------------------------------- work that was not done
+
+@contextmanager
+def _watch_reference_calls():
+    """Record the calls that code outside lstm_ref makes into lstm_ref's computation
+    (everything but this module and the input checks) while the block runs."""
+    calls = []
+    outside = {"checks.py", "__init__.py"}      # (the checks themselves live in grading/)
+    # Loading the exercises' data is no computation a student is asked to write; cutting a
+    # series into windows is (exercise 06), so datasets.windows still counts.
+    data = {"sentiment_reviews", "encode_reviews", "sentiment_data", "co2_monthly"}
+
+    def inside(code):
+        path = Path(code.co_filename)
+        return path.parent == PACKAGE_DIR and path.name not in outside
+
+    def reference(code):
+        return inside(code) and not (code.co_filename.endswith("datasets.py") and code.co_name in data)
+
+    def profile(frame, event, arg):
+        # Only the entry into the reference counts, not the reference's own inner calls, nor
+        # the first import of one of its modules (running the module's code is no computation).
+        if (event == "call" and reference(frame.f_code) and frame.f_code.co_name != "<module>"
+                and not (frame.f_back and inside(frame.f_back.f_code))):
+            calls.append(f"lstm_ref.{Path(frame.f_code.co_filename).stem}.{frame.f_code.co_name}")
+    previous = sys.getprofile()
+    sys.setprofile(profile)
+    try:
+        yield calls
+    finally:
+        sys.setprofile(previous)
+
+
+def _not_implemented(name, fn, err):
+    """Which function is still a stub: the student's fn itself, or one that it calls."""
+    tb = err.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    inner = tb.tb_frame.f_code.co_name if tb is not None else name
+    owner = tb.tb_frame.f_locals.get("self") if tb is not None else None
+    if owner is not None:                           # a method: name it with its class
+        inner = f"{type(owner).__name__}.{inner}"
+    if inner not in (name, getattr(fn, "__name__", name), "<lambda>"):
+        return (f"{name}: not implemented yet: it calls {inner}, which still raises "
+                f"NotImplementedError. Write {inner} first.")
+    return f"{name}: not implemented yet (it still raises NotImplementedError)"
+
+
+def run_student(name, fn, *args, allowed=(), watch=True, **kwargs):
+    """Call the student's function; refuse the result if it delegated to lstm_ref.
+
+    allowed: names of lstm_ref functions the exercise lets students use (e.g. "sigmoid").
+    The student's own functions (defined in the notebook) are always theirs to call.
+    watch=False: call it without watching (where the exercise permits all of lstm_ref and
+    the function runs a framework's Python-heavy code, e.g. Keras' fit, which the watch
+    slows down by half); stubs and errors are reported as always.
+    """
+    if not callable(fn):
+        raise GradingError(f"{name}: expected a function, got {type(fn).__name__}")
+    with (_watch_reference_calls() if watch else nullcontext([])) as calls:
+        try:
+            result = fn(*args, **kwargs)
+        except NotImplementedError as err:
+            stub = GradingError(_not_implemented(name, fn, err))
+            stub.stub = True            # the same on every input: _case adds no input label
+            raise stub from None
+        except FloatingPointError:
+            raise                       # check_sigmoid turns an overflow into its own message
+        except Exception as err:
+            # The student's traceback stays above this message (`from err`).
+            raise GradingError(f"{name} raised {type(err).__name__}: {err}\n(The traceback "
+                               f"above shows the line of your code where it happened.)") from err
+    used = [c for c in dict.fromkeys(calls) if c.rsplit(".", 1)[-1] not in allowed]
+    if used:
+        raise GradingError(
+            f"{name} calls {', '.join(used)} from the reference package. This exercise asks you to "
+            f"write that computation yourself, so a solution that calls lstm_ref earns no points "
+            f"for it. Replace the call with your own code (your own functions from this notebook "
+            f"are yours to call).")
+    return result
+
+
+def _outputs(name, result, count, names):
+    if not isinstance(result, (tuple, list)) or len(result) != count:
+        got = (f"a {type(result).__name__} of {len(result)}" if isinstance(result, (tuple, list))
+               else type(result).__name__)
+        raise GradingError(f"{name}: expected a tuple of {count} values ({', '.join(names)}), got {got}")
+    return tuple(result)
+
+
+def _forward_first(forward, backward, compare):
+    """A backward pass is checked with the cache of the student's own forward pass; if that
+    forward is wrong, say so instead of blaming the backward."""
+    try:
+        compare()
+    except GradingError as err:
+        raise GradingError(f"{backward} is checked with the cache that your {forward} makes, and "
+                           f"{forward} is not right yet. Fix it first:\n{err}") from None
+
+
+def _unchanged(name, argument, before, after):
+    """A function must not write into an array it was given (the caller may still need it)."""
+    if not np.array_equal(before, after):
+        k = tuple(int(i) for i in np.argwhere(before != after)[0])
+        raise GradingError(
+            f"{name} changed its argument {argument} in place (entry {k} was {before[k]:.6g} and is "
+            f"{after[k]:.6g} after the call). The caller may still need it: compute new arrays "
+            f"(e.g. g = {argument}[:, t] + carried) instead of adding into {argument}.")
+
+
+# ------------------------------------------------------------------------- inputs
+
+def _params(rng, D, H, k):
+    return {"Wx": rng.standard_normal((D, k * H)) * 0.5, "Wh": rng.standard_normal((H, k * H)) * 0.5,
+            "b": rng.standard_normal(k * H) * 0.5}
+
+
+def step_cases(k):
+    """Inputs for one-step exercises, for a cell with k gate blocks: a hand-made case
+    (small integers-over-ten, easy to follow by hand) and seeded random ones.
+    Yields (label, dict with x, h_prev, c_prev, Wx, Wh, b), float64."""
+    B, D, H = 2, 3, 2
+    grid = lambda *shape: (np.arange(np.prod(shape)).reshape(shape) % 7 - 3) / 10.0
+    yield "the hand-made case (B=2, D=3, H=2)", {
+        "x": grid(B, D), "h_prev": grid(B, H)[::-1].copy(), "c_prev": grid(B, H) * 2,
+        "Wx": grid(D, k * H), "Wh": grid(H, k * H)[:, ::-1].copy(), "b": grid(k * H) / 2}
+    for seed, (B, D, H) in enumerate([(1, 4, 3), (5, 3, 6)]):
+        rng = np.random.default_rng(100 + seed)
+        yield f"a random case (seed {100 + seed}, B={B}, D={D}, H={H})", {
+            "x": rng.standard_normal((B, D)), "h_prev": rng.standard_normal((B, H)),
+            "c_prev": rng.standard_normal((B, H)), **_params(rng, D, H, k)}
+
+
+def upstream(case, seed=300):
+    """Seeded upstream gradients for a step case: dh_next and dc_next, each (B, H)."""
+    rng = np.random.default_rng(seed)
+    shape = case["h_prev"].shape
+    return rng.standard_normal(shape), rng.standard_normal(shape)
+
+
+def sequence_cases(k):
+    """Inputs for whole-sequence exercises: (label, dict with x (B, T, D), Wx, Wh, b,
+    h0 and c0 (B, H), and dh (B, T, H), an upstream gradient for every step's state)."""
+    for seed, (B, T, D, H) in enumerate([(2, 5, 3, 4), (1, 1, 2, 3), (3, 8, 4, 2)]):
+        rng = np.random.default_rng(200 + seed)
+        case = {"x": rng.standard_normal((B, T, D)), "h0": rng.standard_normal((B, H)),
+                "c0": rng.standard_normal((B, H)), **_params(rng, D, H, k)}
+        case["dh"] = rng.standard_normal((B, T, H))     # drawn last: the rest is as it was
+        yield f"a random case (seed {200 + seed}, B={B}, T={T}, D={D}, H={H})", case
+
+
+def long_sequence_case(k, T, rho, input_scale=1.0, B=3, D=3, H=4, seed=600):
+    """A long sequence for a cell with k gate blocks, whose recurrent weights set how the
+    gradient changes per step back: each (H, H) block of Wh is rho times an orthogonal
+    matrix. Returns (label, dict with x (B, T, D), Wx, Wh, b, h0, c0 (zeros) and dh
+    (B, T, H): zero except at the last step, a loss that reads only h_T)."""
+    rng = np.random.default_rng(seed)
+    Wh = np.concatenate([rho * orthogonal(rng, H) for _ in range(k)], axis=1)
+    # The bias scales with the inputs: small inputs keep the state near zero (tanh linear).
+    case = {"x": input_scale * rng.standard_normal((B, T, D)), "Wx": 0.5 * rng.standard_normal((D, k * H)),
+            "Wh": Wh, "b": 0.1 * input_scale * rng.standard_normal(k * H),
+            "h0": np.zeros((B, H)), "c0": np.zeros((B, H))}
+    case["dh"] = np.zeros((B, T, H))
+    case["dh"][:, -1] = unit_rows(seed, B, H)
+    scale = "" if input_scale == 1 else f", inputs of size {input_scale:.0e}"
+    return (f"a long sequence (seed {seed}, B={B}, T={T}, D={D}, H={H}, Wh = {rho} x orthogonal"
+            f"{scale})"), case
+
+
+def unit_rows(seed, B, H, dtype=np.float64):
+    """The (B, H) unit vectors u of lstm_ref.gradient_by_lag(..., seed=seed): a loss
+    L = sum(h_T * u) has dL/dh_T = u, of norm 1 for every example."""
+    u = np.random.default_rng(seed).standard_normal((B, H)).astype(dtype)
+    return u / np.linalg.norm(u, axis=1, keepdims=True)
+
+
+def _case(where, label, check):
+    try:
+        check()
+    except GradingError as err:
+        if getattr(err, "stub", False):
+            raise                       # a stub is a stub on every input: no case label
+        raise GradingError(f"{where}, on {label}:\n{err}") from None
+
+
