@@ -12,7 +12,8 @@ Modules, in the order the book derives them:
 - train:      a many-to-one regressor, Adam and clipping, for the adding problem
 - probes:     gradient norm against time lag (how far back a gradient reaches)
 - variants:   the LSTM variants of Greff et al. (2017), for ablations
-- datasets:   the generated reviews and the CO2 series (data of the book and exercises)
+- datasets:   the generated reviews, the CO2 and sunspot series (data of the book and exercises)
+- forecasting: splits in time, the scaler, baselines and metrics (chapter 9, exercise 6)
 - grading:    the autograder's checks and messages
 - convert:    exact weight conversion to and from PyTorch and Keras
 

@@ -4,10 +4,11 @@ nothing is downloaded. One definition each; chapters, exercises and tests import
 - Generated movie reviews for binary sentiment (`sentiment_reviews`, `sentiment_data`):
   short reviews with one opinion word, negated by "not" half of the time, so that a model
   must tie "not" to the word after it.
-- Monthly CO2 concentration at Mauna Loa (`co2_monthly`), a real series that ships inside
-  statsmodels, and the sliding `windows` that turn a series into (input, target) pairs.
+- Monthly CO2 concentration at Mauna Loa (`co2_monthly`) and yearly sunspot numbers
+  (`sunspots_yearly`), real series that ship inside statsmodels, and the sliding `windows`
+  that turn a series into (input, target) pairs.
 
-pandas and statsmodels are imported inside `co2_monthly` only, so that this module imports
+pandas and statsmodels are imported inside the loaders only, so that this module imports
 with NumPy alone.
 """
 import numpy as np
@@ -107,3 +108,21 @@ def windows(series, lookback, horizon):
                          f"got lookback={lookback}, horizon={horizon}, len(series)={len(series)}")
     w = np.lib.stride_tricks.sliding_window_view(series, lookback + horizon)
     return w[:, :lookback, None].copy(), w[:, lookback:].copy()
+
+
+# ------------------------------------------------------------------ sunspots
+
+def sunspots_yearly():
+    """Yearly mean sunspot number, 1700 to 2008, as a pandas Series of float64 indexed by
+    the year (int), 309 values.
+
+    Source: statsmodels.datasets.sunspots, from the National Geophysical Data Center of
+    NOAA (public domain). A series with cycles of about 11 years and no trend.
+    """
+    try:
+        from statsmodels.datasets import sunspots
+    except ImportError as err:
+        raise ImportError("sunspots_yearly needs statsmodels, which ships the data (pip install "
+                          "statsmodels; the course pins it in pyproject.toml)") from err
+    data = sunspots.load_pandas().data
+    return data["SUNACTIVITY"].astype(float).set_axis(data["YEAR"].astype(int)).rename("sunspots")
