@@ -2,6 +2,7 @@
 """
 import numpy as np
 
+from .. import forecasting as reference
 from ..datasets import co2_monthly, windows
 from .core import (GradingError, _as_array, _case, _check_finite, _check_shape, _explain, _outputs,
                    _unchanged, check_array, run_student)
@@ -131,7 +132,8 @@ def check_scaler(split_and_scale):
             parts, mean, std = _split_result(split_and_scale, series, n_val, n_test)
             n_train = len(series) - n_val - n_test
             train = series[:n_train]
-            want = np.array([train.mean(), train.std()])
+            scaler = reference.StandardScaler().fit(train)
+            want = np.array([scaler.mean, scaler.std])
             got = np.array([mean, std])
             leak = ("data leakage: the scaling the model trains with then depends on values of the {what}, which "
                     "a forecaster cannot know when it forecasts them (here the test period lies above everything "
@@ -177,7 +179,7 @@ def check_last_value(last_value_forecast):
             passed = X.copy()
             got = run_student("last_value_forecast", last_value_forecast, passed, h)
             _unchanged("last_value_forecast", "X", X, passed)
-            want = np.repeat(X[:, -1, :], h, axis=1)
+            want = reference.last_value_forecast(X, h)
             _explain(lambda: check_array("the last-value forecast", got, want,
                                          hint="One forecast per window and step of the horizon: (N, horizon)."),
                      (got,), [("it repeats the window's first value; the last observed value is X[:, -1, 0]",
@@ -197,7 +199,7 @@ def check_seasonal_naive(seasonal_naive_forecast):
             passed = X.copy()
             got = run_student("seasonal_naive_forecast", seasonal_naive_forecast, passed, h, season)
             _unchanged("seasonal_naive_forecast", "X", X, passed)
-            want = X[:, L - season:L - season + h, 0]
+            want = reference.seasonal_naive_forecast(X, h, season)
             hint = "One forecast per window and step of the horizon: (N, horizon)."
             if np.shape(got)[:1] == (X.shape[0],) and np.size(got) == 0:
                 hint += (" Yours is empty: X[:, -season:-season + horizon] ends at index 0 when horizon = season; "
@@ -232,8 +234,9 @@ def forecasting_data():
     s = co2_monthly()
     values = s.to_numpy()
     n_train = len(values) - FORECAST_VAL - FORECAST_TEST
-    mean, std = values[:n_train].mean(), values[:n_train].std()
-    X, y = windows((values - mean) / std, FORECAST_LOOKBACK, 1)
+    scaler = reference.StandardScaler().fit(values[:n_train])
+    mean, std = scaler.mean, scaler.std
+    X, y = windows(scaler.transform(values), FORECAST_LOOKBACK, 1)
     target = np.arange(FORECAST_LOOKBACK, len(values))           # the month that window k forecasts
     parts = {"train": target < n_train, "val": (target >= n_train) & (target < n_train + FORECAST_VAL),
              "test": target >= n_train + FORECAST_VAL}
