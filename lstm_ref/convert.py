@@ -48,6 +48,7 @@ class Layout:
     bias: str
     init: str              # the framework's default initialisers
     forget_bias: str       # the LSTM's default forget-gate bias
+    bias_vectors: int = 1  # bias vectors added into each pre-activation block
 
 
 _TORCH_INIT = "every weight and bias U(-1/sqrt(H), 1/sqrt(H))"
@@ -59,31 +60,84 @@ LAYOUTS = {
                                  "Wx Glorot uniform, Wh orthogonal per gate, b zeros", "1.0 (init_lstm)"),
     ("lstm_ref", "gru"): Layout("lstm_ref", "gru", GRU_GATES, ("r", "z", "n"),
                                 "Wx (D, 3H)", "Wh (H, 3H)", "bx (3H,), bh (3H,)",
-                                "Wx Glorot uniform, Wh orthogonal per gate, biases zeros", "-"),
+                                "Wx Glorot uniform, Wh orthogonal per gate, biases zeros", "-",
+                                bias_vectors=2),
     ("lstm_ref", "rnn"): Layout("lstm_ref", "rnn", ("h",), ("h",), "Wx (D, H)", "Wh (H, H)", "b (H,)",
                                 "Wx Glorot uniform, Wh orthogonal, b zeros", "-"),
     ("torch", "lstm"): Layout("PyTorch", "lstm", ("i", "f", "g", "o"), ("i", "f", "g", "o"),
                               "weight_ih_l{k} (4H, D)", "weight_hh_l{k} (4H, H)",
                               "bias_ih_l{k} (4H,) + bias_hh_l{k} (4H,)", _TORCH_INIT,
-                              "none (drawn like the other biases)"),
+                              "none (drawn like the other biases)", bias_vectors=2),
     ("torch", "gru"): Layout("PyTorch", "gru", ("r", "z", "n"), ("r", "z", "n"),
                              "weight_ih_l{k} (3H, D)", "weight_hh_l{k} (3H, H)",
-                             "bias_ih_l{k} (3H,), bias_hh_l{k} (3H,)", _TORCH_INIT, "-"),
+                             "bias_ih_l{k} (3H,), bias_hh_l{k} (3H,)", _TORCH_INIT, "-",
+                             bias_vectors=2),
     ("torch", "rnn"): Layout("PyTorch", "rnn", ("h",), ("h",), "weight_ih_l{k} (H, D)",
                              "weight_hh_l{k} (H, H)", "bias_ih_l{k} (H,) + bias_hh_l{k} (H,)",
-                             _TORCH_INIT, "-"),
+                             _TORCH_INIT, "-", bias_vectors=2),
     ("keras", "lstm"): Layout("Keras", "lstm", ("i", "f", "g", "o"), ("i", "f", "c", "o"),
                               "kernel (D, 4H)", "recurrent_kernel (H, 4H)", "bias (4H,)",
                               _KERAS_INIT, "1.0 (unit_forget_bias=True)"),
     ("keras", "gru"): Layout("Keras", "gru", ("z", "r", "n"), ("z", "r", "h"),
                              "kernel (D, 3H)", "recurrent_kernel (H, 3H)",
                              "bias (2, 3H) = [input; recurrent] (reset_after=True), else (3H,)",
-                             _KERAS_INIT, "-"),
+                             _KERAS_INIT, "-", bias_vectors=2),
     ("keras", "rnn"): Layout("Keras", "rnn", ("h",), ("h",), "kernel (D, H)", "recurrent_kernel (H, H)",
                              "bias (H,)", _KERAS_INIT, "-"),
 }
 
 _PARAM_NAMES = {"lstm": ("Wx", "Wh", "b"), "rnn": ("Wx", "Wh", "b"), "gru": ("Wx", "Wh", "bx", "bh")}
+
+
+@dataclass(frozen=True)
+class Conventions:
+    """What holds for every recurrent layer of one framework (with `LAYOUTS`, the map).
+
+    Shapes are written ``name (dims)`` with the book's letters B, T, D, H, plus ``layers``
+    and ``dirs`` (1, or 2 for a bidirectional network), so that tests can check them.
+    """
+    framework: str
+    product: str           # how the input and the state meet the weights
+    input: str             # the input tensor's layout
+    returns: tuple         # what an LSTM call returns: ``name (dims)`` strings
+    returns_note: str      # which options give those
+    stacking: str          # how layers and directions are built and named
+    fast_path: str         # when a fused GPU kernel (cuDNN) runs
+    docs: str              # the reference documentation
+
+
+CONVENTIONS = {
+    "lstm_ref": Conventions(
+        "lstm_ref", "x @ Wx and h @ Wh: columns are gate units", "x (B, T, D)",
+        ("h (B, T, H)", "h_T (B, H)", "c_T (B, H)"), "from lstm_forward",
+        "params[layer][direction], run by stacked_forward",
+        "none: NumPy on the CPU", ""),
+    "torch": Conventions(
+        "PyTorch", "x @ weight_ih.T and h @ weight_hh.T: rows are gate units",
+        "input (T, B, D), or (B, T, D) with batch_first=True",
+        ("output (B, T, dirs*H)", "h_n (layers*dirs, B, H)", "c_n (layers*dirs, B, H)"),
+        "with batch_first=True, which does not apply to h_n and c_n; "
+        "h_n[2*k + d] is layer k, direction d",
+        "num_layers and bidirectional=True in one module; names _l{k}, _l{k}_reverse",
+        "cuDNN for nn.LSTM whenever the input is on a CUDA device in float16, 32 or 64 "
+        "and torch.backends.cudnn.enabled (the default); on the CPU, one call into "
+        "compiled code for the whole recurrence",
+        "https://docs.pytorch.org/docs/stable/generated/torch.nn.LSTM.html"),
+    "keras": Conventions(
+        "Keras", "x @ kernel and h @ recurrent_kernel: columns are gate units",
+        "inputs (B, T, D)",
+        ("output (B, T, H)", "h (B, H)", "c (B, H)"),
+        "with return_sequences=True (else output (B, H)) and return_state=True",
+        "one layer per LSTM, stacked in a list or Sequential; Bidirectional(LSTM(...)) "
+        "with forward_layer and backward_layer",
+        "cuDNN on the TensorFlow backend with a GPU, when use_cudnn='auto' (default) or True, "
+        "activation='tanh', recurrent_activation='sigmoid', recurrent_dropout=0, "
+        "unroll=False, use_bias=True, and any mask strictly right-padded; "
+        "otherwise the generic loop",
+        "https://keras.io/api/layers/recurrent_layers/lstm/"),
+}
+
+_FRAMEWORK_ORDER = ("lstm_ref", "torch", "keras")
 
 
 def reorder_gates(W, src, dst):
@@ -341,3 +395,137 @@ def from_keras(layer, grads=None):
             entry.append(p)
         out.append(entry)
     return out
+
+
+# ----------------------------------------------------------- the map, as a table
+
+def _gate_cell(lay):
+    order = ", ".join(lay.gate_names)
+    if lay.gate_names != lay.gates:
+        order += f" (= {', '.join(lay.gates)} in the book's letters)"
+    return order
+
+
+def layout_table(cell="lstm"):
+    """The cross-framework map of one cell kind, built from `LAYOUTS` and `CONVENTIONS`.
+
+    cell: "lstm", "gru" or "rnn". Returns a list of rows, each a dict with the key
+    "property" and one key per framework ("lstm_ref", "PyTorch", "Keras"), values str.
+    Nothing in it is typed twice: change a fact in `LAYOUTS` or `CONVENTIONS` and the
+    table, the converters and the tests follow.
+    """
+    if cell not in _PARAM_NAMES:
+        raise ValueError(f"layout_table: cell must be one of {sorted(_PARAM_NAMES)}, got {cell!r}")
+    lays = [LAYOUTS[(fw, cell)] for fw in _FRAMEWORK_ORDER]
+    convs = [CONVENTIONS[fw] for fw in _FRAMEWORK_ORDER]
+    rows = [
+        ("gate blocks, in order", [_gate_cell(lay) for lay in lays]),
+        ("input weights", [lay.input_weight for lay in lays]),
+        ("recurrent weights", [lay.recurrent_weight for lay in lays]),
+        ("product", [c.product for c in convs]),
+        ("bias vectors", [f"{lay.bias_vectors}: {lay.bias}" for lay in lays]),
+        ("default initialisers", [lay.init for lay in lays]),
+    ]
+    if cell == "lstm":
+        rows += [
+            ("forget-gate bias at start", [lay.forget_bias for lay in lays]),
+            ("input", [c.input for c in convs]),
+            ("returns", [f"{', '.join(c.returns)}, {c.returns_note}" for c in convs]),
+            ("layers and directions", [c.stacking for c in convs]),
+            ("fast GPU path", [c.fast_path for c in convs]),
+        ]
+    names = [c.framework for c in convs]
+    return [{"property": label, **dict(zip(names, values))} for label, values in rows]
+
+
+def markdown_table(rows):
+    """A list of dicts with the same keys (e.g. from `layout_table`) as a Markdown pipe
+    table, the keys as the header. Pipes and asterisks in values are escaped."""
+    if not rows:
+        raise ValueError("markdown_table: rows is empty")
+    keys = list(rows[0])
+
+    def cell(v):
+        return str(v).replace("|", "\\|").replace("*", "\\*")
+    lines = ["| " + " | ".join(cell(k) for k in keys) + " |",
+             "|" + "---|" * len(keys)]
+    lines += ["| " + " | ".join(cell(r[k]) for k in keys) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+# ------------------------------------------- the gate order, measured, not assumed
+
+_PROBE_C0 = 0.8       # the cell state before the probed step
+_PROBE_BIG = 30.0     # pre-activation that saturates a gate: sigma(30) = 1 - 9e-14
+
+
+def _probe_expectations():
+    """(c_1, h_1) after one step with zero weights, h0 = 0, c0 = _PROBE_C0 and one gate's
+    pre-activation at +_PROBE_BIG, all others at 0 (sigmoid gates 1/2, candidate 0).
+    The four outcomes differ, so (c_1, h_1) tells which gate was saturated."""
+    out = {}
+    for gate in LSTM_GATES:
+        v = {"i": 0.5, "f": 0.5, "g": 0.0, "o": 0.5}
+        v[gate] = 1.0
+        c = v["f"] * _PROBE_C0 + v["i"] * v["g"]
+        out[gate] = (c, v["o"] * np.tanh(c))
+    return out
+
+
+def _probe_step(framework, bias):
+    """One LSTM step of `framework` with zero weights, bias `bias` (4,) in the framework's
+    own block order (H = D = 1), h0 = 0 and c0 = _PROBE_C0. Returns (c_1, h_1) floats."""
+    x = np.zeros((1, 1, 1))
+    h0, c0 = np.zeros((1, 1)), np.full((1, 1), _PROBE_C0)
+    if framework == "lstm_ref":
+        from .sequence import lstm_forward
+        zeros = np.zeros((1, 4))
+        _, (h1, c1), _ = lstm_forward(x, zeros, zeros, bias, h0=h0, c0=c0)
+        return float(c1[0, 0]), float(h1[0, 0])
+    if framework == "torch":
+        import torch
+        m = torch.nn.LSTM(1, 1, batch_first=True).double()
+        with torch.no_grad():
+            for w in m.parameters():
+                w.zero_()
+            m.bias_ih_l0.copy_(torch.from_numpy(bias))
+            _, (h1, c1) = m(torch.from_numpy(x), (torch.from_numpy(h0[None]),
+                                                   torch.from_numpy(c0[None])))
+        return float(c1[0, 0, 0]), float(h1[0, 0, 0])
+    if framework == "keras":
+        import keras
+        layer = keras.layers.LSTM(1, return_state=True, dtype="float64")
+        layer.build((None, None, 1))
+        layer.cell.kernel.assign(np.zeros((1, 4)))
+        layer.cell.recurrent_kernel.assign(np.zeros((1, 4)))
+        layer.cell.bias.assign(bias)
+        _, h1, c1 = layer(x, initial_state=[h0, c0])
+        return (float(keras.ops.convert_to_numpy(c1)[0, 0]),
+                float(keras.ops.convert_to_numpy(h1)[0, 0]))
+    raise ValueError(f"probe_gate_order: framework must be one of {list(_FRAMEWORK_ORDER)}, "
+                     f"got {framework!r}")
+
+
+def probe_gate_order(framework):
+    """Which gate each of the four blocks of `framework`'s LSTM bias drives, measured.
+
+    For block k, run one step of the framework's own layer with every weight zero and
+    only block k of the bias large, and see what the step did to the cell state:
+    kept it (forget gate), halved it and wrote nothing (input gate), wrote +1 into it
+    (candidate), or passed it to h_1 unhalved (output gate). Uses nothing from
+    `LAYOUTS`, so it can check them. framework: "lstm_ref", "torch" or "keras".
+    Returns a tuple of four of the book's letters, e.g. ("i", "f", "g", "o").
+    """
+    expected = _probe_expectations()
+    order = []
+    for k in range(len(LSTM_GATES)):
+        bias = np.zeros(len(LSTM_GATES))
+        bias[k] = _PROBE_BIG
+        got = np.array(_probe_step(framework, bias))
+        gate, dist = min(((g, np.abs(got - np.array(e)).max()) for g, e in expected.items()),
+                         key=lambda item: item[1])
+        if dist > 1e-6:
+            raise RuntimeError(f"probe_gate_order: block {k} of {framework} gave (c, h) = "
+                               f"{tuple(got)}, which matches no LSTM gate")
+        order.append(gate)
+    return tuple(order)
