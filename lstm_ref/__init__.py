@@ -15,6 +15,7 @@ Modules, in the order the book derives them:
 - datasets:   the generated reviews, the CO2 and sunspot series (data of the book and exercises)
 - cost:       parameter counts and FLOPs of RNN, GRU, LSTM and Transformer layers (chapter 12)
 - forecasting: splits in time, the scaler, baselines and metrics (chapter 9, exercise 6)
+- signals:    a synthetic ECG with per-sample labels and injected anomalies, detection metrics
 - grading:    the autograder's checks and messages
 - convert:    exact weight conversion to and from PyTorch and Keras
 
