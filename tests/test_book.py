@@ -9,11 +9,14 @@ import re
 from pathlib import Path
 
 import jupytext
+import nbformat
 import pytest
 import yaml
+from jupyter_cache import get_cache
 
 ROOT = Path(__file__).resolve().parents[1]
 EXECUTED = ROOT / "_build" / "jupyter_execute"
+CACHE = ROOT / "_build" / ".jupyter_cache"
 GLUE_REF = re.compile(r"\{glue(?::(?:text|md|any|figure|math))?\}`([^`:]+)")
 
 
@@ -47,10 +50,20 @@ def test_exercises_are_shown_without_solutions():
 
 
 def executed(name):
-    path = EXECUTED / f"{name}.ipynb"
-    if not path.exists():
-        pytest.fail(f"{path.relative_to(ROOT)} is missing: build the book first (`make book`)")
-    return json.loads(path.read_text())
+    """The executed notebook of a chapter, as the build's jupyter-cache holds it for the
+    chapter's current code (its cells hashed), or a failure if the cache has none.
+
+    Not _build/jupyter_execute/: myst-nb 1.4 writes the unexecuted notebook there when it
+    takes the outputs from the cache (a rebuild after a change to the table of contents)."""
+    if not CACHE.exists():
+        pytest.fail(f"{CACHE.relative_to(ROOT)} is missing: build the book first (`make book`)")
+    cache = get_cache(str(CACHE))
+    try:
+        record = cache.match_cache_notebook(jupytext.read(source(name)))
+    except KeyError:
+        pytest.fail(f"{name}: the build has no executed notebook for its current code: rebuild the "
+                    f"book (`make book`)")
+    return json.loads(nbformat.writes(cache.get_cache_bundle(record.pk).nb))
 
 
 @pytest.mark.parametrize("name", toc_files())
