@@ -3,6 +3,7 @@ this folder (see the instructor guide in the book):
 
     nbgrader generate_assignment lstm_cell     # solutions/lstm_cell -> exercises/lstm_cell
     nbgrader autograde lstm_cell               # submitted/<student>/lstm_cell -> autograded/...
+    python -m grader.parallel lstm_cell        # the same, several submissions at a time
     nbgrader generate_feedback lstm_cell       # -> feedback/<student>/lstm_cell/*.html
     nbgrader export                            # -> grades.csv
 
@@ -33,3 +34,25 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # zip archives, and put them in downloaded/<assignment>/archive/. nbgrader matches this
 # expression against each extracted file's full path.
 c.FileNameCollectorPlugin.named_regexp = r".*/(?P<student_id>[A-Za-z0-9.-]+)__(?P<file_id>[^/]+)\.ipynb$"
+
+# Grading safely. nbgrader runs every submission's code with the grader's own privileges;
+# the course's grader package (grader/sandbox.py, and "Limits and isolation" in the
+# instructor guide) instead runs each grading kernel in a bubblewrap sandbox that sees
+# neither the gradebook, the solutions, this file nor other submissions, under the limits
+# below, and grades whatever a notebook does: a kernel that dies or hangs, an unreadable
+# file, duplicated or forged cells, code that tampers with the checks.
+try:
+    from grader import sandbox
+except ImportError as err:        # fail loudly: never grade unsandboxed by accident
+    raise SystemExit(f"nbgrader_config.py: cannot import the course's grader package ({err}); "
+                     f"install the course (pip install -e .) where nbgrader runs") from err
+
+c.Autograde.sanitize_preprocessors = sandbox.sanitize_preprocessors()
+c.Autograde.autograde_preprocessors = sandbox.autograde_preprocessors()
+c.Autograde.exporter_class = sandbox.TolerantNotebookExporter
+# Limits of every grading kernel (and c.Execute.timeout above, per cell).
+c.SandboxedKernelManager.memory_limit = "4G"     # address space; TF + PyTorch reserve ~2 GiB
+c.SandboxedKernelManager.file_size_limit = "256M"  # largest file a kernel may write
+c.SandboxedKernelManager.tmp_size = "256M"       # its private /tmp, held in memory
+c.SandboxedKernelManager.max_processes = 512     # processes and threads
+c.SandboxedExecute.max_output_bytes = 2**20      # output kept per cell; the rest is cut

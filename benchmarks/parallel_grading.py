@@ -1,0 +1,148 @@
+"""Autograding throughput: plain `nbgrader autograde` against `python -m grader.parallel`.
+
+    .venv/bin/python benchmarks/parallel_grading.py [--workers N] [--submissions 40]
+
+Builds a course in a temporary folder with the course's nbgrader_config.py (both runs
+use the sandbox and the same limits), releases exercise 02 and submits N notebooks of
+four kinds (complete; only the sigmoid; untouched; an LSTM step that reads its gates in
+the wrong order), then grades two identical copies of it: one with `nbgrader autograde`,
+which grades the submissions one after the other, and one with grader.parallel. Prints
+both wall times, how many cores the machine kept busy during each, the speedup, and
+whether every grade of every student is the same in the two gradebooks. The load of the
+machine is printed with them: on a machine that other work shares, the speedup is
+pessimistic. Serial nbgrader keeps less than one core busy (much of grading is waiting
+for a kernel to start and to answer), which is why grader.parallel runs two workers per
+core by default.
+"""
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+from nbgrader.api import Gradebook
+
+from grader import parallel
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+ASSIGNMENT = "02_lstm_cell"
+# The gate blocks read in the order i, f, o, g instead of i, f, g, o: a typical mistake.
+WRONG_ORDER = """def lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b):
+    H = h_prev.shape[1]
+    a = x @ Wx + h_prev @ Wh + b
+    i, f = sigmoid(a[:, :H]), sigmoid(a[:, H:2 * H])
+    o, g = sigmoid(a[:, 2 * H:3 * H]), np.tanh(a[:, 3 * H:])
+    c_next = f * c_prev + i * g
+    h_next = o * np.tanh(c_next)
+    return h_next, c_next, (x, h_prev, c_prev, Wx, Wh, b, i, f, g, o, c_next)
+"""
+
+
+def run(args, cwd):
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")  # nbgrader calls alembic
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+    out = subprocess.run([str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"{' '.join(map(str, args))} failed:\n{out.stdout}\n{out.stderr}")
+    return out
+
+
+def submission(release, solution, kind):
+    """The release with the answers a student of this kind gives."""
+    answers = {c.metadata["nbgrader"]["grade_id"]: re.sub(r"^\s*### (BEGIN|END) SOLUTION\n", "",
+                                                          c.source, flags=re.M)
+               for c in nbformat.read(solution, as_version=4).cells
+               if c.metadata.get("nbgrader", {}).get("solution")}
+    chosen = {"complete": answers, "sigmoid only": {"sigmoid": answers["sigmoid"]}, "untouched": {},
+              "wrong gate order": {**answers, "lstm_step_forward": WRONG_ORDER}}[kind]
+    nb = nbformat.read(release, as_version=4)
+    for cell in nb.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if gid in chosen and cell.metadata["nbgrader"].get("solution"):
+            cell.source = chosen[gid]
+    return nb
+
+
+KINDS = ["complete", "sigmoid only", "untouched", "wrong gate order"]
+
+
+def make_course(folder, count):
+    shutil.copy(ROOT / "nbgrader_config.py", folder)
+    shutil.copytree(ROOT / "solutions" / ASSIGNMENT, folder / "solutions" / ASSIGNMENT)
+    run([BIN / "nbgrader", "generate_assignment", ASSIGNMENT], folder)
+    (release,) = (folder / "exercises" / ASSIGNMENT).glob("*.ipynb")
+    (solution,) = (folder / "solutions" / ASSIGNMENT).glob("*.ipynb")
+    for k in range(count):
+        dest = folder / "submitted" / f"student{k:03d}" / ASSIGNMENT
+        dest.mkdir(parents=True)
+        nbformat.write(submission(release, solution, KINDS[k % len(KINDS)]), dest / release.name)
+
+
+def grades(folder):
+    """{(student, test cell): score} of the course's gradebook."""
+    out = {}
+    with Gradebook(f"sqlite:///{folder / 'gradebook.db'}") as gb:
+        for student in gb.students:
+            for sub in student.submissions:
+                for nb in sub.notebooks:
+                    for grade in nb.grades:
+                        out[(student.id, grade.name)] = grade.score
+    return out
+
+
+def machine_cpu():
+    """(total, idle) CPU time of the whole machine so far, in clock ticks (/proc/stat)."""
+    ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return sum(ticks), ticks[3] + ticks[4]
+
+
+def timed(args, cwd):
+    """(wall seconds, cores the machine kept busy on average) while a command runs. The
+    machine's count, because the kernels run in sandboxes whose CPU time does not come
+    back to us; it includes whatever else the machine runs meanwhile."""
+    total, idle = machine_cpu()
+    start = time.perf_counter()
+    run(args, cwd)
+    wall = time.perf_counter() - start
+    total2, idle2 = machine_cpu()
+    return wall, (1 - (idle2 - idle) / (total2 - total)) * os.cpu_count()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=parallel.default_workers(),
+                        help="grader.parallel's workers (default: its own default, twice the cores)")
+    parser.add_argument("--submissions", type=int, default=40)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="grading-benchmark-") as tmp:
+        base = Path(tmp) / "course"
+        base.mkdir()
+        make_course(base, args.submissions)
+        serial, fast = Path(tmp) / "serial", Path(tmp) / "parallel"
+        shutil.copytree(base, serial)
+        shutil.copytree(base, fast)
+        load = os.getloadavg()[0]
+        _, background = timed(["sleep", "5"], tmp)
+        t_serial, cores_serial = timed([BIN / "nbgrader", "autograde", ASSIGNMENT], serial)
+        t_parallel, cores_parallel = timed([sys.executable, "-m", "grader.parallel", ASSIGNMENT,
+                                            "--workers", args.workers, "--no-progress"], fast)
+        same = grades(serial) == grades(fast)
+        print(f"{args.submissions} submissions of {ASSIGNMENT} ({', '.join(KINDS)}); "
+              f"{os.cpu_count()} cores; load average {load:.1f} before, {os.getloadavg()[0]:.1f} "
+              f"after; {background:.2f} cores busy with other work when idle")
+        print(f"nbgrader autograde (serial):   {t_serial:6.1f} s wall, {cores_serial:.2f} cores busy")
+        print(f"grader.parallel, {args.workers} workers:  {t_parallel:6.1f} s wall, "
+              f"{cores_parallel:.2f} cores busy")
+        print(f"speedup: {t_serial / t_parallel:.2f}x; grades identical: {'yes' if same else 'NO'} "
+              f"({len(grades(serial))} test cells compared)")
+        return 0 if same else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,332 @@
+"""Hostile submissions of exercise 02 (the LSTM cell), each with the grade it deserves.
+
+Every case is built from the course's own release and solution notebooks when the test
+runs (so the corpus follows the exercise when it changes): a function of `Materials`
+returns the files of one student's submission folder. `score` is the total the
+submission deserves out of the notebook's 8 points (sigmoid 3, lstm_step_forward 3, its
+20-step rollout 2) and `phrase` what its feedback must say (or a tuple of phrases, one of
+which it must say).
+
+    python tests/hostile/cases.py OUT_DIR     # write the corpus out, to look at it
+
+The points of the parts, to read the scores: a correct sigmoid earns 3; a correct
+lstm_step_forward earns 3 + 2, and it calls the student's sigmoid, so it needs one.
+"""
+import json
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import nbformat
+
+ASSIGNMENT = "02_lstm_cell"
+NOTEBOOK = "lstm_cell.ipynb"
+TOTAL = 8.0
+HEAD = "def lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b):\n"
+ZEROS = HEAD + "    return np.zeros_like(h_prev), np.zeros_like(c_prev), None\n"
+NAIVE_SIGMOID = "def sigmoid(x):\n    return 1 / (1 + np.exp(-x))\n"
+
+
+@dataclass
+class Symlink:
+    """A symbolic link in a submission folder."""
+    target: str
+
+
+@dataclass
+class Materials:
+    release: Path          # the released notebook
+    solution: Path         # the source notebook, with the solutions
+    course: Path           # the course folder the test grades in
+
+    def answers(self):
+        """{grade_id: code} of the solution cells, without the solution markers."""
+        nb = nbformat.read(self.solution, as_version=4)
+        return {c.metadata["nbgrader"]["grade_id"]:
+                re.sub(r"^\s*### (BEGIN|END) SOLUTION\n", "", c.source, flags=re.M)
+                for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")}
+
+    def solved(self, **replace):
+        """The release with every solution cell answered, the cells named in replace
+        (grade_id=code) answered with that code instead."""
+        nb = nbformat.read(self.release, as_version=4)
+        answers = {**self.answers(), **replace}
+        for cell in nb.cells:
+            gid = grade_id(cell)
+            if gid in answers and cell.metadata["nbgrader"].get("solution"):
+                cell.source = answers[gid]
+        return nb
+
+
+@dataclass
+class Case:
+    name: str
+    what: str
+    score: float
+    phrase: object          # a phrase, or a tuple of phrases of which one must be there
+    make: Callable[[Materials], dict]      # {relative path: notebook, bytes or Symlink}
+
+
+def grade_id(cell):
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+
+def index(nb, gid):
+    return next(k for k, c in enumerate(nb.cells) if grade_id(c) == gid)
+
+
+def one(nb):
+    return {NOTEBOOK: nb}
+
+
+def with_test_source(nb, gid, source):
+    nb.cells[index(nb, gid)].source = source
+    return nb
+
+
+def without(nb, *gids):
+    nb.cells = [c for c in nb.cells if grade_id(c) not in gids]
+    return nb
+
+
+def after(nb, gid, source):
+    """nb with a plain code cell (the student's own) inserted after the cell gid."""
+    nb.cells.insert(index(nb, gid) + 1, nbformat.v4.new_code_cell(source))
+    return nb
+
+
+def part2_first(nb):
+    """Parts moved around: Part 2 (its text, solution and both tests) before Part 1."""
+    start = index(nb, "lstm_step_forward") - 1              # the Part 2 heading
+    part2 = nb.cells[start:]
+    nb.cells = nb.cells[:index(nb, "sigmoid") - 1] + part2 + nb.cells[index(nb, "sigmoid") - 1:start]
+    return nb
+
+
+def swapped_tests(nb):
+    i, j = index(nb, "test_lstm_step_forward"), index(nb, "test_lstm_step_rollout")
+    nb.cells[i], nb.cells[j] = nb.cells[j], nb.cells[i]
+    return nb
+
+
+def duplicated_test(nb):
+    """The sigmoid test twice, both copies emptied."""
+    k = index(nb, "test_sigmoid")
+    copy = nbformat.from_dict(json.loads(json.dumps(nb.cells[k])))
+    if "id" in copy:
+        copy["id"] = copy["id"] + "-copy"
+    nb.cells.insert(k + 1, copy)
+    nb.cells[k].source = nb.cells[k + 1].source = "pass  # tests are for other people"
+    return nb
+
+
+def forged_metadata(nb):
+    """The sigmoid test claims 100 points, and a cell of the student's claims 50 more."""
+    nb.cells[index(nb, "test_sigmoid")].metadata["nbgrader"]["points"] = 100
+    bonus = nbformat.v4.new_code_cell("print('bonus points, please')")
+    bonus.metadata["nbgrader"] = {"grade": True, "solution": False, "locked": True,
+                                  "grade_id": "bonus", "points": 50, "schema_version": 3}
+    bonus.outputs = [nbformat.v4.new_output("stream", name="stdout", text="all tests passed\n")]
+    nb.cells.append(bonus)
+    return nb
+
+
+def snooping(course):
+    """A cell that tries to read and write what a kernel must not reach."""
+    targets = {"gradebook.db": course / "gradebook.db",
+               "solutions": course / "solutions" / ASSIGNMENT / NOTEBOOK,
+               "nbgrader_config.py": course / "nbgrader_config.py",
+               "honest's submission": course / "submitted" / "honest" / ASSIGNMENT / NOTEBOOK,
+               "relative gradebook.db": Path("../../../gradebook.db")}
+    return "\n".join([
+        "import os",
+        "for name, path in %r.items():" % {k: str(v) for k, v in targets.items()},
+        "    try:",
+        "        open(path, 'rb').read(100)",
+        "        print(name + ': READ')",
+        "    except OSError as err:",
+        "        print(name + ': ' + type(err).__name__)",
+        "for name, path in [('course folder', %r), ('gradebook', %r), ('lstm_ref', "
+        "os.path.dirname(grading.__file__) + '/pwned.py'), ('parent folder', '../pwned.txt')]:"
+        % (str(course / "pwned.txt"), str(course / "gradebook.db")),
+        "    try:",
+        "        open(path, 'a').write('pwned')",
+        "        print('wrote ' + name)",
+        "    except OSError as err:",
+        "        print('cannot write ' + name + ': ' + type(err).__name__)",
+        "open('my_notes.txt', 'w').write('a file of my own, in my own folder')",
+        "open('/tmp/pwned-by-a-student', 'w').write('a file in /tmp')",
+    ])
+
+
+CASES = [
+    Case("infinite_loop", "lstm_step_forward never returns", 3, "longer than the time limit",
+         lambda m: one(m.solved(lstm_step_forward=HEAD + "    while True:\n        pass\n"))),
+    Case("uninterruptible_loop", "ignores the interrupt (SIGINT) and loops forever", 3,
+         "did not respond to the interrupt",
+         lambda m: one(m.solved(lstm_step_forward=(
+             HEAD + "    import signal\n    signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+             "    while True:\n        pass\n")))),
+    # Whichever thread first meets the limit fails: the student's code (MemoryError) or one of
+    # the kernel's own (the kernel stops). Both earn nothing for lstm_step_forward.
+    Case("memory_bomb", "lstm_step_forward allocates until memory runs out", 3,
+         ("MemoryError", "runs out of memory (the limit is"),
+         lambda m: one(m.solved(lstm_step_forward=(
+             HEAD + "    hog = []\n    while True:\n        hog.append(np.ones(2**20))\n")))),
+    Case("kills_kernel", "lstm_step_forward calls os._exit", 3,
+         "the kernel (the Python process running your notebook) stopped",
+         lambda m: one(m.solved(lstm_step_forward=HEAD + "    import os\n    os._exit(1)\n"))),
+    Case("sys_exit", "lstm_step_forward calls sys.exit", 3, "SystemExit",
+         lambda m: one(m.solved(lstm_step_forward=HEAD + "    import sys\n    sys.exit('bye')\n"))),
+    Case("gigantic_output", "prints 25 MB", TOTAL, "truncated this cell's output",
+         lambda m: one(m.solved(sigmoid=m.answers()["sigmoid"] + "\nprint('spam ' * 5_000_000)\n"))),
+    Case("edited_test", "a naive sigmoid, its test edited to print 'trust me'", 5,
+         "sigmoid overflows",
+         lambda m: one(with_test_source(m.solved(sigmoid=NAIVE_SIGMOID), "test_sigmoid",
+                                        "print('trust me')"))),
+    Case("deleted_test", "a wrong lstm_step_forward, its test deleted", 3,
+         "was missing from the submission",
+         lambda m: one(without(m.solved(lstm_step_forward=ZEROS), "test_lstm_step_forward"))),
+    Case("duplicated_test", "a naive sigmoid, its test duplicated and both copies emptied", 5,
+         "sigmoid overflows", lambda m: one(duplicated_test(m.solved(sigmoid=NAIVE_SIGMOID)))),
+    Case("reordered_parts", "Part 2 moved before Part 1: its tests run before sigmoid exists",
+         3, "NameError", lambda m: one(part2_first(m.solved()))),
+    Case("reordered_tests", "the two tests of Part 2 swapped", TOTAL, "check_lstm_step_shapes",
+         lambda m: one(swapped_tests(m.solved()))),
+    Case("forged_metadata", "claims 100 points for a test and adds a graded cell of its own",
+         3, "check_sigmoid", lambda m: one(forged_metadata(m.solved(lstm_step_forward=ZEROS)))),
+    Case("invalid_json", "a file that is not JSON", 0, "could not read the file you submitted",
+         lambda m: {NOTEBOOK: b'{"cells": [{"cell_type": "code", '}),
+    Case("empty_file", "an empty file", 0, "could not read the file you submitted",
+         lambda m: {NOTEBOOK: b""}),
+    Case("not_a_notebook", "JSON, but not a notebook", 0, "could not read the file you submitted",
+         lambda m: {NOTEBOOK: b'{"hello": "world"}'}),
+    Case("wrong_name", "the solved notebook under another name", TOTAL,
+         "it was graded as lstm_cell.ipynb",
+         lambda m: {"LSTM cell (1).ipynb": m.solved()}),
+    Case("missing_notebook", "a folder without the notebook", 0,
+         "No notebook named lstm_cell.ipynb was submitted",
+         lambda m: {"notes.txt": b"I will hand it in tomorrow"}),
+    Case("syntax_error", "sigmoid's cell does not parse", 0, "SyntaxError",
+         lambda m: one(m.solved(sigmoid="def sigmoid(x)\n    return x\n"))),
+    Case("delegates", "lstm_step_forward calls the reference implementation", 3,
+         "from the reference package",
+         lambda m: one(m.solved(lstm_step_forward=(
+             HEAD + "    from lstm_ref import cells\n"
+             "    return cells.lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b)\n")))),
+    Case("patches_checker", "a wrong lstm_step_forward, the checks replaced by no-ops", 3,
+         "your notebook changed lstm_ref.grading.check_lstm_step_forward",
+         lambda m: one(m.solved(lstm_step_forward=ZEROS + (
+             "\ngrading.check_lstm_step_forward = lambda f: None\n"
+             "grading.check_lstm_step_shapes = lambda f: None\n"
+             "grading.check_lstm_step_rollout = lambda f: None\n")))),
+    Case("patches_checker_during_test", "lstm_step_forward disables the comparison when called",
+         3, "while this test ran",
+         lambda m: one(m.solved(lstm_step_forward=(
+             HEAD + "    import lstm_ref.grading.lstm_cell as checks\n"
+             "    checks.check_array = lambda *args, **kwargs: None\n"
+             "    return np.zeros_like(h_prev), np.zeros_like(c_prev), None\n")))),
+    Case("patches_numpy_testing", "a correct notebook that replaces numpy.testing.assert_allclose",
+         0, "numpy.testing.assert_allclose",
+         lambda m: one(m.solved(sigmoid=m.answers()["sigmoid"] + (
+             "\nimport numpy.testing\n"
+             "numpy.testing.assert_allclose = lambda *args, **kwargs: None\n")))),
+    Case("patches_numpy", "a wrong lstm_step_forward, np.allclose always True", 3,
+         "numpy.allclose",
+         lambda m: one(m.solved(lstm_step_forward=ZEROS + (
+             "\nnp.allclose = lambda *args, **kwargs: True\n")))),
+    Case("patches_builtins", "a wrong lstm_step_forward, builtins.abs replaced", 3,
+         "builtins.abs",
+         lambda m: one(m.solved(lstm_step_forward=ZEROS + (
+             "\nimport builtins\nbuiltins.abs = lambda value: 0\n")))),
+    Case("loosens_tolerance", "a wrong lstm_step_forward, the tolerances made huge", 3,
+         "lstm_ref.tolerances.FLOAT64",
+         lambda m: one(m.solved(lstm_step_forward=ZEROS + (
+             "\nfrom lstm_ref import tolerances\n"
+             "tolerances.FLOAT64['rtol'] = tolerances.FLOAT64['atol'] = 1e9\n")))),
+    Case("nan_answer", "lstm_step_forward returns NaN", 3, "NaN or inf",
+         lambda m: one(m.solved(lstm_step_forward=(
+             HEAD + "    nan = np.full(h_prev.shape, np.nan)\n    return nan, nan, None\n")))),
+    Case("wrong_shape", "lstm_step_forward returns (1, B, H) arrays", 3, "wrong shape",
+         lambda m: one(m.solved(lstm_step_forward=(
+             HEAD + "    return np.zeros((1,) + h_prev.shape), np.zeros((1,) + h_prev.shape), None\n")))),
+    Case("wrong_dtype", "sigmoid always returns float64", 3, "keep the input's dtype",
+         lambda m: one(m.solved(sigmoid=(
+             "def sigmoid(x):\n    z = np.exp(-np.abs(x))\n"
+             "    return np.where(x >= 0, 1 / (1 + z), z / (1 + z)).astype(np.float64)\n")))),
+    Case("snoops", "reads the gradebook, the solutions, the configuration and another "
+         "submission, and writes into the course", TOTAL, "gradebook.db: FileNotFoundError",
+         lambda m: one(after(m.solved(), "imports", snooping(m.course)))),
+    Case("symlink_to_gradebook", "submits a symbolic link to the gradebook and reads it",
+         TOTAL, "notes.txt: FileNotFoundError",
+         lambda m: {NOTEBOOK: after(m.solved(), "imports", (
+             "try:\n    open('notes.txt', 'rb').read()\n    print('notes.txt: READ')\n"
+             "except OSError as err:\n    print('notes.txt: ' + type(err).__name__)\n")),
+                    "notes.txt": Symlink(str(m.course / "gradebook.db"))}),
+    Case("fork_bomb", "forks until refused (the test's limit: 64 processes)", TOTAL,
+         "fork refused",
+         lambda m: one(after(m.solved(), "imports", (
+             "import os, time\nchildren = 0\nfor _ in range(300):\n    try:\n"
+             "        pid = os.fork()\n    except OSError:\n"
+             "        print(f'fork refused after {children} children')\n        break\n"
+             "    if pid == 0:\n        time.sleep(3)\n        os._exit(0)\n    children += 1\n"
+             "else:\n    print('300 forks allowed')\n")))),
+]
+
+HONEST = Case("honest", "the course's solution", TOTAL, "check_lstm_step_forward",
+              lambda m: one(m.solved()))
+
+
+def write(case, materials, folder):
+    """Write the case's submission into folder (created)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, content in case.make(materials).items():
+        path = folder / name
+        if isinstance(content, Symlink):
+            path.symlink_to(content.target)
+        elif isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            nbformat.write(content, path)
+
+
+if __name__ == "__main__":
+    root = Path(__file__).resolve().parents[2]
+    out = Path(sys.argv[1])
+    m = Materials(root / "exercises" / ASSIGNMENT / NOTEBOOK, root / "solutions" / ASSIGNMENT / NOTEBOOK,
+                  out)
+    for case in [HONEST, *CASES]:
+        write(case, m, out / "submitted" / case.name / ASSIGNMENT)
+        print(f"{case.name:28s} {case.score:4.0f}  {case.what}")
+
+
+# Holes in lstm_ref.grading's watch over calls into the reference (run_student), found while
+# building this corpus: each of these earns full marks today although it deserves 3 of 8.
+# They are not graded by tests/test_hostile.py until lstm_ref/grading/core.py closes them
+# (the report of this work gives the change); then move them into CASES.
+DELEGATE = "    from lstm_ref import cells\n"
+KNOWN_HOLES = [
+    Case("delegates_lazily", "returns objects whose __array__ calls the reference later, "
+         "when the check converts them, outside the watch", 3, "from the reference package",
+         lambda m: one(m.solved(lstm_step_forward=(
+             "class Later:\n    def __init__(self, args, k):\n        self.args, self.k = args, k\n"
+             "    def __array__(self, dtype=None, copy=None):\n"
+             "        from lstm_ref import cells\n"
+             "        return cells.lstm_step_forward(*self.args)[self.k]\n\n" + HEAD +
+             "    args = (x, h_prev, c_prev, Wx, Wh, b)\n"
+             "    return Later(args, 0), Later(args, 1), None\n")))),
+    Case("delegates_in_a_thread", "calls the reference in a thread of its own, which the "
+         "watch (sys.setprofile: this thread only) does not see", 3, "from the reference package",
+         lambda m: one(m.solved(lstm_step_forward=(
+             HEAD + "    import threading\n" + DELEGATE + "    out = {}\n"
+             "    t = threading.Thread(target=lambda: out.update(r=cells.lstm_step_forward(\n"
+             "        x, h_prev, c_prev, Wx, Wh, b)))\n    t.start()\n    t.join()\n"
+             "    return out['r']\n")))),
+    Case("switches_the_watch_off", "calls sys.setprofile(None), then the reference", 3,
+         "from the reference package",
+         lambda m: one(m.solved(lstm_step_forward=(
+             HEAD + "    import sys\n    sys.setprofile(None)\n" + DELEGATE +
+             "    return cells.lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b)\n")))),
+]

@@ -1,0 +1,246 @@
+"""`python -m grader.parallel` grades like `nbgrader autograde`, only faster.
+
+- Two identical course folders with exercise 02 and eight submissions of four kinds are
+  graded, one by plain `nbgrader autograde`, one by grader.parallel (2 workers): every
+  score of every test cell and every comment is the same, and so is what `nbgrader
+  export` writes. Graded again, nothing is regraded without --force; with it, the grades
+  stay the same.
+- A submission that outlasts --time-limit is stopped and reported, and changes nothing,
+  while the others are graded.
+- Bad arguments are refused with the argument's name.
+"""
+import csv
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook, MissingEntry
+
+from grader import parallel
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+A = "02_lstm_cell"
+KINDS = ["complete", "sigmoid only", "untouched", "wrong gate order"]
+
+
+def run(args, cwd):
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}",   # nbgrader calls alembic
+               PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p))
+    out = subprocess.run([str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True)
+    assert out.returncode == 0, f"{args} failed:\n{out.stdout}\n{out.stderr}"
+    return out.stdout + out.stderr
+
+
+def submission(release, solution, kind):
+    answers = {c.metadata["nbgrader"]["grade_id"]: re.sub(r"^\s*### (BEGIN|END) SOLUTION\n", "",
+                                                          c.source, flags=re.M)
+               for c in nbformat.read(solution, as_version=4).cells
+               if c.metadata.get("nbgrader", {}).get("solution")}
+    wrong = answers["lstm_step_forward"].replace("a[:, 2 * H:3 * H]", "a[:, 3 * H:]", 1)
+    chosen = {"complete": answers, "sigmoid only": {"sigmoid": answers["sigmoid"]}, "untouched": {},
+              "wrong gate order": {**answers, "lstm_step_forward": wrong}}[kind]
+    nb = nbformat.read(release, as_version=4)
+    for cell in nb.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if gid in chosen and cell.metadata["nbgrader"].get("solution"):
+            cell.source = chosen[gid]
+    return nb
+
+
+def everything(course):
+    """{(student, cell): (auto_score, manual_score, needs_manual_grade) or comment}."""
+    out = {}
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        for student in gb.students:
+            for sub in student.submissions:
+                for nb in sub.notebooks:
+                    for g in nb.grades:
+                        out[(student.id, g.name)] = (g.auto_score, g.manual_score, g.needs_manual_grade)
+                    for c in nb.comments:
+                        out[(student.id, c.name, "comment")] = (c.auto_comment, c.manual_comment)
+    return out
+
+
+@pytest.fixture(scope="module")
+def courses(tmp_path_factory):
+    base = tmp_path_factory.mktemp("parallel") / "base"
+    base.mkdir()
+    shutil.copy(ROOT / "nbgrader_config.py", base)
+    shutil.copytree(ROOT / "solutions" / A, base / "solutions" / A)
+    run([BIN / "nbgrader", "generate_assignment", A], base)
+    release = base / "exercises" / A / "lstm_cell.ipynb"
+    for k in range(8):
+        dest = base / "submitted" / f"s{k}" / A
+        dest.mkdir(parents=True)
+        nbformat.write(submission(release, base / "solutions" / A / "lstm_cell.ipynb", KINDS[k % 4]),
+                       dest / "lstm_cell.ipynb")
+    serial, fast = base.parent / "serial", base.parent / "parallel"
+    shutil.copytree(base, serial)
+    shutil.copytree(base, fast)
+    run([BIN / "nbgrader", "autograde", A], serial)
+    said = run([sys.executable, "-m", "grader.parallel", A, "--workers", "2", "--no-progress"], fast)
+    return serial, fast, said
+
+
+def test_parallel_grades_like_nbgrader(courses):
+    serial, fast, said = courses
+    assert "autograded 8 of 8 submissions" in said, said
+    graded = everything(serial)
+    assert graded and everything(fast) == graded
+    assert sorted({v[0] for k, v in graded.items() if len(k) == 2}) == [0.0, 2.0, 3.0]
+    for course in (serial, fast):
+        run([BIN / "nbgrader", "export"], course)
+    rows = [sorted((r["student_id"], r["score"])
+                   for r in csv.DictReader((c / "grades.csv").read_text().splitlines()))
+            for c in (serial, fast)]
+    assert rows[0] == rows[1]
+    assert [score for _, score in rows[0]] == ["8.0", "3.0", "0.0", "3.0"] * 2
+    for k in range(8):
+        assert (fast / "autograded" / f"s{k}" / A / "lstm_cell.ipynb").exists()
+
+
+def test_graded_again_only_when_asked(courses):
+    _, fast, _ = courses
+    before = everything(fast)
+    said = run([sys.executable, "-m", "grader.parallel", A, "--workers", "2", "--no-progress"], fast)
+    assert "autograded 0 of 0 submissions" in said, said
+    said = run([sys.executable, "-m", "grader.parallel", A, "--workers", "2", "--force",
+                "--student", "s0", "--student", "s3", "--no-progress"], fast)
+    assert "autograded 2 of 2 submissions" in said, said
+    assert everything(fast) == before
+
+
+@pytest.fixture
+def on_path(monkeypatch):
+    """The environment's bin/ first on PATH: a new gradebook runs alembic from there."""
+    monkeypatch.setenv("PATH", f"{BIN}{os.pathsep}{os.environ['PATH']}")
+
+
+def bare_course(path, students):
+    """A course folder whose gradebook knows the assignment, with submissions."""
+    (path / "nbgrader_config.py").write_text("c = get_config()\n")
+    with Gradebook(f"sqlite:///{path / 'gradebook.db'}") as gb:
+        gb.add_assignment(A)
+        gb.add_notebook("lstm_cell", A)
+    for s in students:
+        (path / "submitted" / s / A).mkdir(parents=True)
+        (path / "submitted" / s / A / "lstm_cell.ipynb").write_text("{}")
+
+
+@pytest.mark.parametrize("kwargs, name", [({"workers": 0}, "workers"), ({"workers": 1.5}, "workers"),
+                                          ({"time_limit": 0}, "time_limit")])
+def test_bad_arguments_are_refused(tmp_path, kwargs, name, on_path):
+    bare_course(tmp_path, ["ann"])
+    with pytest.raises(ValueError, match=name):
+        parallel.grade_batch(tmp_path, A, progress=False, **kwargs)
+
+
+def test_a_submission_over_the_time_limit_fails_alone(courses, tmp_path):
+    """A submission that outlasts --time-limit is stopped, worker and kernel; it is
+    reported, nothing of it reaches the course, and the others are graded."""
+    serial, _, _ = courses
+    course = tmp_path / "course"
+    shutil.copytree(serial, course, ignore=shutil.ignore_patterns("submitted", "autograded"))
+    release = course / "exercises" / A / "lstm_cell.ipynb"
+    looping = submission(release, course / "solutions" / A / "lstm_cell.ipynb", "complete")
+    looping.cells.insert(2, nbformat.v4.new_code_cell("while True:\n    pass"))
+    for student, nb in (("ann", submission(release, course / "solutions" / A / "lstm_cell.ipynb",
+                                           "complete")), ("bob", looping)):
+        (course / "submitted" / student / A).mkdir(parents=True)
+        nbformat.write(nb, course / "submitted" / student / A / "lstm_cell.ipynb")
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}",
+               PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p))
+    out = subprocess.run([sys.executable, "-m", "grader.parallel", A, "--workers", "2",
+                          "--time-limit", "25", "--no-progress"], cwd=course, env=env,
+                         capture_output=True, text=True)
+    said = out.stdout + out.stderr
+    assert out.returncode == 1, said
+    assert "FAILED bob: not graded after 25 s (--time-limit); stopped" in said, said
+    assert "autograded 1 of 2 submissions" in said and "FAILED: bob" in said, said
+    assert not (course / "autograded" / "bob").exists()
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        assert gb.find_submission(A, "ann").score == 8.0
+        with pytest.raises(MissingEntry):
+            gb.find_submission(A, "bob")
+    kept = re.search(r"are in (\S+)", said).group(1)
+    shutil.rmtree(kept)
+
+
+# ---------------------------------------------------------------- a PostgreSQL gradebook
+
+def postgres_command(name):
+    """A PostgreSQL server program; Debian keeps them off PATH."""
+    found = shutil.which(name) or next(iter(sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))), None)
+    assert found, f"PostgreSQL's {name} not found: install PostgreSQL (Debian: apt-get install postgresql)"
+    return str(found)
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    """A throwaway PostgreSQL server listening on a Unix socket only; yields a function
+    that makes a new database and returns its nbgrader db_url. (As root, the server runs
+    as the postgres user: PostgreSQL refuses to run as root.)"""
+    # Not under pytest's temporary folder: only root may enter that one.
+    home = Path(tempfile.mkdtemp(prefix="grader-test-postgres-"))
+    as_owner = []
+    if os.geteuid() == 0:
+        import pwd
+        owner = pwd.getpwnam("postgres")
+        os.chown(home, owner.pw_uid, owner.pw_gid)
+        as_owner = ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups"]
+
+    def pg(*args):
+        out = subprocess.run([*as_owner, *args], capture_output=True, text=True, cwd=home)
+        assert out.returncode == 0, f"{args}: {out.stdout}\n{out.stderr}"
+
+    pg(postgres_command("initdb"), "-D", home / "data", "-A", "trust", "-U", "postgres")
+    pg(postgres_command("pg_ctl"), "-D", home / "data", "-l", home / "log", "-w", "start",
+       "-o", f"-k {home} -c listen_addresses=''")
+    def database(name):
+        pg(postgres_command("createdb"), "-h", home, "-U", "postgres", name)
+        return f"postgresql+psycopg2://postgres@/{name}?host={home}"
+
+    yield database
+    pg(postgres_command("pg_ctl"), "-D", home / "data", "-m", "immediate", "stop")
+    shutil.rmtree(home)
+
+
+def test_a_postgresql_gradebook(postgres, tmp_path):
+    """Serial nbgrader and grader.parallel, each with its own PostgreSQL gradebook, give
+    the same grades (the workers grade in SQLite copies and write back to PostgreSQL)."""
+    courses = {}
+    for way in ("serial", "parallel"):
+        course = tmp_path / way
+        course.mkdir()
+        url = postgres(f"gradebook_{way}")
+        (course / "nbgrader_config.py").write_text(
+            (ROOT / "nbgrader_config.py").read_text() + f"\nc.CourseDirectory.db_url = {url!r}\n")
+        shutil.copytree(ROOT / "solutions" / A, course / "solutions" / A)
+        run([BIN / "nbgrader", "generate_assignment", A], course)
+        release = course / "exercises" / A / "lstm_cell.ipynb"
+        for k, kind in enumerate(KINDS):
+            dest = course / "submitted" / f"s{k}" / A
+            dest.mkdir(parents=True)
+            nbformat.write(submission(release, course / "solutions" / A / "lstm_cell.ipynb", kind),
+                           dest / "lstm_cell.ipynb")
+        courses[way] = (course, url)
+    run([BIN / "nbgrader", "autograde", A], courses["serial"][0])
+    said = run([sys.executable, "-m", "grader.parallel", A, "--workers", "2", "--no-progress"],
+               courses["parallel"][0])
+    assert "autograded 4 of 4 submissions" in said, said
+
+    def scores(url):
+        with Gradebook(url) as gb:
+            return {(s.student.id, g.name): (g.auto_score, g.needs_manual_grade)
+                    for s in gb.find_assignment(A).submissions for nb in s.notebooks for g in nb.grades}
+
+    graded = scores(courses["serial"][1])
+    assert len(graded) == 12 and scores(courses["parallel"][1]) == graded
+    assert sum(v[0] for v in graded.values()) == 8 + 3 + 0 + 3
