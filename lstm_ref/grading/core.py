@@ -3,6 +3,7 @@ the student's function (and refusing work delegated to lstm_ref), and the inputs
 checks feed it.
 """
 import sys
+import threading
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
@@ -174,12 +175,37 @@ def _watch_reference_calls():
         if (event == "call" and reference(frame.f_code) and frame.f_code.co_name != "<module>"
                 and not (frame.f_back and inside(frame.f_back.f_code))):
             calls.append(f"lstm_ref.{Path(frame.f_code.co_filename).stem}.{frame.f_code.co_name}")
-    previous = sys.getprofile()
+    previous, previous_threads = sys.getprofile(), threading.getprofile()
     sys.setprofile(profile)
+    threading.setprofile(profile)       # threads the student starts are watched too
     try:
         yield calls
     finally:
+        if sys.getprofile() is not profile:
+            calls.append(WATCH_SWITCHED_OFF)
         sys.setprofile(previous)
+        threading.setprofile(previous_threads)
+
+
+# What _watch_reference_calls records when the student's code replaced the watch itself.
+WATCH_SWITCHED_OFF = "sys.setprofile"
+# Types whose __array__ is a framework's own (a tensor's values), not the student's code.
+_FRAMEWORKS = {"numpy", "torch", "tensorflow", "keras", "jax", "pandas"}
+
+
+def _materialise(value, depth=2):
+    """value with every array-like the student made turned into a plain ndarray, so that
+    an object whose __array__ computes its values later (outside the watch) computes them
+    now, inside it. Tuples, lists and dicts are entered up to `depth` levels."""
+    if depth > 0 and isinstance(value, (tuple, list)):
+        return type(value)(_materialise(v, depth - 1) for v in value)
+    if depth > 0 and isinstance(value, dict):
+        return {k: _materialise(v, depth - 1) for k, v in value.items()}
+    if isinstance(value, np.ndarray):
+        return value if type(value) is np.ndarray else np.asarray(value)
+    if hasattr(value, "__array__") and type(value).__module__.split(".")[0] not in _FRAMEWORKS:
+        return np.asarray(value)
+    return value
 
 
 def _not_implemented(name, fn, err):
@@ -210,7 +236,7 @@ def run_student(name, fn, *args, allowed=(), watch=True, **kwargs):
         raise GradingError(f"{name}: expected a function, got {type(fn).__name__}")
     with (_watch_reference_calls() if watch else nullcontext([])) as calls:
         try:
-            result = fn(*args, **kwargs)
+            result = _materialise(fn(*args, **kwargs))
         except NotImplementedError as err:
             stub = GradingError(_not_implemented(name, fn, err))
             stub.stub = True            # the same on every input: _case adds no input label
@@ -221,6 +247,10 @@ def run_student(name, fn, *args, allowed=(), watch=True, **kwargs):
             # The student's traceback stays above this message (`from err`).
             raise GradingError(f"{name} raised {type(err).__name__}: {err}\n(The traceback "
                                f"above shows the line of your code where it happened.)") from err
+    if WATCH_SWITCHED_OFF in calls:
+        raise GradingError(
+            f"{name} calls sys.setprofile, which switches off the check that your code does its "
+            f"own work. A solution may not change how it is graded; remove the call.")
     used = [c for c in dict.fromkeys(calls) if c.rsplit(".", 1)[-1] not in allowed]
     if used:
         raise GradingError(

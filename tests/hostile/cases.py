@@ -161,6 +161,8 @@ def snooping(course):
     ])
 
 
+DELEGATE = "    from lstm_ref import cells\n"
+
 CASES = [
     Case("infinite_loop", "lstm_step_forward never returns", 3, "longer than the time limit",
          lambda m: one(m.solved(lstm_step_forward=HEAD + "    while True:\n        pass\n"))),
@@ -273,6 +275,28 @@ CASES = [
              "        print(f'fork refused after {children} children')\n        break\n"
              "    if pid == 0:\n        time.sleep(3)\n        os._exit(0)\n    children += 1\n"
              "else:\n    print('300 forks allowed')\n")))),
+    # The watch over calls into the reference (run_student) also sees through objects whose
+    # __array__ computes later, threads, and a student switching the watch off.
+    Case("delegates_lazily", "returns objects whose __array__ calls the reference later, "
+         "when the check converts them", 3, "from the reference package",
+         lambda m: one(m.solved(lstm_step_forward=(
+             "class Later:\n    def __init__(self, args, k):\n        self.args, self.k = args, k\n"
+             "    def __array__(self, dtype=None, copy=None):\n"
+             "        from lstm_ref import cells\n"
+             "        return cells.lstm_step_forward(*self.args)[self.k]\n\n" + HEAD +
+             "    args = (x, h_prev, c_prev, Wx, Wh, b)\n"
+             "    return Later(args, 0), Later(args, 1), None\n")))),
+    Case("delegates_in_a_thread", "calls the reference in a thread of its own", 3, "from the reference package",
+         lambda m: one(m.solved(lstm_step_forward=(
+             HEAD + "    import threading\n" + DELEGATE + "    out = {}\n"
+             "    t = threading.Thread(target=lambda: out.update(r=cells.lstm_step_forward(\n"
+             "        x, h_prev, c_prev, Wx, Wh, b)))\n    t.start()\n    t.join()\n"
+             "    return out['r']\n")))),
+    Case("switches_the_watch_off", "calls sys.setprofile(None), then the reference", 3,
+         "calls sys.setprofile",
+         lambda m: one(m.solved(lstm_step_forward=(
+             HEAD + "    import sys\n    sys.setprofile(None)\n" + DELEGATE +
+             "    return cells.lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b)\n")))),
 ]
 
 HONEST = Case("honest", "the course's solution", TOTAL, "check_lstm_step_forward",
@@ -300,33 +324,3 @@ if __name__ == "__main__":
     for case in [HONEST, *CASES]:
         write(case, m, out / "submitted" / case.name / ASSIGNMENT)
         print(f"{case.name:28s} {case.score:4.0f}  {case.what}")
-
-
-# Holes in lstm_ref.grading's watch over calls into the reference (run_student), found while
-# building this corpus: each of these earns full marks today although it deserves 3 of 8.
-# They are not graded by tests/test_hostile.py until lstm_ref/grading/core.py closes them
-# (the report of this work gives the change); then move them into CASES.
-DELEGATE = "    from lstm_ref import cells\n"
-KNOWN_HOLES = [
-    Case("delegates_lazily", "returns objects whose __array__ calls the reference later, "
-         "when the check converts them, outside the watch", 3, "from the reference package",
-         lambda m: one(m.solved(lstm_step_forward=(
-             "class Later:\n    def __init__(self, args, k):\n        self.args, self.k = args, k\n"
-             "    def __array__(self, dtype=None, copy=None):\n"
-             "        from lstm_ref import cells\n"
-             "        return cells.lstm_step_forward(*self.args)[self.k]\n\n" + HEAD +
-             "    args = (x, h_prev, c_prev, Wx, Wh, b)\n"
-             "    return Later(args, 0), Later(args, 1), None\n")))),
-    Case("delegates_in_a_thread", "calls the reference in a thread of its own, which the "
-         "watch (sys.setprofile: this thread only) does not see", 3, "from the reference package",
-         lambda m: one(m.solved(lstm_step_forward=(
-             HEAD + "    import threading\n" + DELEGATE + "    out = {}\n"
-             "    t = threading.Thread(target=lambda: out.update(r=cells.lstm_step_forward(\n"
-             "        x, h_prev, c_prev, Wx, Wh, b)))\n    t.start()\n    t.join()\n"
-             "    return out['r']\n")))),
-    Case("switches_the_watch_off", "calls sys.setprofile(None), then the reference", 3,
-         "from the reference package",
-         lambda m: one(m.solved(lstm_step_forward=(
-             HEAD + "    import sys\n    sys.setprofile(None)\n" + DELEGATE +
-             "    return cells.lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b)\n")))),
-]
