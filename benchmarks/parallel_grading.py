@@ -4,9 +4,9 @@
 
 Builds a course in a temporary folder with the course's nbgrader_config.py (both runs
 use the sandbox and the same limits), releases exercise 02 and submits N notebooks of
-four kinds (complete; only the sigmoid; untouched; an LSTM step that reads its gates in
-the wrong order), then grades two identical copies of it: one with `nbgrader autograde`,
-which grades the submissions one after the other, and one with grader.parallel. Prints
+four kinds (tests/submissions.py: complete; only the sigmoid; untouched; an LSTM step
+that reads a gate from the wrong block), then grades two identical copies of it: one
+with `nbgrader autograde`, which grades the submissions one after the other, and one with grader.parallel. Prints
 both wall times, how many cores the machine kept busy during each, the speedup, and
 whether every grade of every student is the same in the two gradebooks. The load of the
 machine is printed with them: on a machine that other work shares, the speedup is
@@ -16,7 +16,6 @@ than there are cores by default.
 """
 import argparse
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -30,18 +29,11 @@ from nbgrader.api import Gradebook
 from grader import parallel
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))      # the tests' submissions: one definition
+from submissions import KINDS, lstm_cell_submission  # noqa: E402
+
 BIN = Path(sys.executable).parent
 ASSIGNMENT = "02_lstm_cell"
-# The gate blocks read in the order i, f, o, g instead of i, f, g, o: a typical mistake.
-WRONG_ORDER = """def lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b):
-    H = h_prev.shape[1]
-    a = x @ Wx + h_prev @ Wh + b
-    i, f = sigmoid(a[:, :H]), sigmoid(a[:, H:2 * H])
-    o, g = sigmoid(a[:, 2 * H:3 * H]), np.tanh(a[:, 3 * H:])
-    c_next = f * c_prev + i * g
-    h_next = o * np.tanh(c_next)
-    return h_next, c_next, (x, h_prev, c_prev, Wx, Wh, b, i, f, g, o, c_next)
-"""
 
 
 def run(args, cwd):
@@ -53,25 +45,6 @@ def run(args, cwd):
     return out
 
 
-def submission(release, solution, kind):
-    """The release with the answers a student of this kind gives."""
-    answers = {c.metadata["nbgrader"]["grade_id"]: re.sub(r"^\s*### (BEGIN|END) SOLUTION\n", "",
-                                                          c.source, flags=re.M)
-               for c in nbformat.read(solution, as_version=4).cells
-               if c.metadata.get("nbgrader", {}).get("solution")}
-    chosen = {"complete": answers, "sigmoid only": {"sigmoid": answers["sigmoid"]}, "untouched": {},
-              "wrong gate order": {**answers, "lstm_step_forward": WRONG_ORDER}}[kind]
-    nb = nbformat.read(release, as_version=4)
-    for cell in nb.cells:
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if gid in chosen and cell.metadata["nbgrader"].get("solution"):
-            cell.source = chosen[gid]
-    return nb
-
-
-KINDS = ["complete", "sigmoid only", "untouched", "wrong gate order"]
-
-
 def make_course(folder, count):
     shutil.copy(ROOT / "nbgrader_config.py", folder)
     shutil.copytree(ROOT / "solutions" / ASSIGNMENT, folder / "solutions" / ASSIGNMENT)
@@ -81,7 +54,8 @@ def make_course(folder, count):
     for k in range(count):
         dest = folder / "submitted" / f"student{k:03d}" / ASSIGNMENT
         dest.mkdir(parents=True)
-        nbformat.write(submission(release, solution, KINDS[k % len(KINDS)]), dest / release.name)
+        nb = lstm_cell_submission(release, solution, KINDS[k % len(KINDS)])
+        nbformat.write(nb, dest / release.name)
 
 
 def grades(folder):

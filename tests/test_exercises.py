@@ -10,7 +10,6 @@
 import csv
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from submissions import answered, solution_answers
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir())
@@ -116,14 +116,8 @@ def test_release_runs_top_to_bottom_failing_only_at_stubs(assignment):
 def fill(release, source, grade_ids=None):
     """A release notebook with the solution code of the given solution cells (all of
     them when grade_ids is None) pasted in."""
-    nb = nbformat.read(release, as_version=4)
-    answers = {c.metadata["nbgrader"]["grade_id"]: c.source for c in nbformat.read(source, as_version=4).cells
-               if c.metadata.get("nbgrader", {}).get("solution")}
-    for cell in nb.cells:
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if gid in answers and (grade_ids is None or gid in grade_ids):
-            cell.source = re.sub(r"^\s*### (BEGIN|END) SOLUTION\n", "", answers[gid], flags=re.M)
-    return nb
+    answers = solution_answers(source)
+    return answered(release, {g: code for g, code in answers.items() if grade_ids is None or g in grade_ids})
 
 
 def test_autograde_feedback_and_export(course):

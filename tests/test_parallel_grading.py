@@ -23,11 +23,11 @@ import pytest
 from nbgrader.api import Gradebook, MissingEntry
 
 from grader import parallel
+from submissions import KINDS, lstm_cell_submission
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 A = "02_lstm_cell"
-KINDS = ["complete", "sigmoid only", "untouched", "wrong gate order"]
 
 
 def run(args, cwd):
@@ -36,22 +36,6 @@ def run(args, cwd):
     out = subprocess.run([str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True)
     assert out.returncode == 0, f"{args} failed:\n{out.stdout}\n{out.stderr}"
     return out.stdout + out.stderr
-
-
-def submission(release, solution, kind):
-    answers = {c.metadata["nbgrader"]["grade_id"]: re.sub(r"^\s*### (BEGIN|END) SOLUTION\n", "",
-                                                          c.source, flags=re.M)
-               for c in nbformat.read(solution, as_version=4).cells
-               if c.metadata.get("nbgrader", {}).get("solution")}
-    wrong = answers["lstm_step_forward"].replace("a[:, 2 * H:3 * H]", "a[:, 3 * H:]", 1)
-    chosen = {"complete": answers, "sigmoid only": {"sigmoid": answers["sigmoid"]}, "untouched": {},
-              "wrong gate order": {**answers, "lstm_step_forward": wrong}}[kind]
-    nb = nbformat.read(release, as_version=4)
-    for cell in nb.cells:
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if gid in chosen and cell.metadata["nbgrader"].get("solution"):
-            cell.source = chosen[gid]
-    return nb
 
 
 def everything(course):
@@ -79,7 +63,7 @@ def courses(tmp_path_factory):
     for k in range(8):
         dest = base / "submitted" / f"s{k}" / A
         dest.mkdir(parents=True)
-        nbformat.write(submission(release, base / "solutions" / A / "lstm_cell.ipynb", KINDS[k % 4]),
+        nbformat.write(lstm_cell_submission(release, base / "solutions" / A / "lstm_cell.ipynb", KINDS[k % 4]),
                        dest / "lstm_cell.ipynb")
     serial, fast = base.parent / "serial", base.parent / "parallel"
     shutil.copytree(base, serial)
@@ -149,9 +133,9 @@ def test_a_submission_over_the_time_limit_fails_alone(courses, tmp_path):
     course = tmp_path / "course"
     shutil.copytree(serial, course, ignore=shutil.ignore_patterns("submitted", "autograded"))
     release = course / "exercises" / A / "lstm_cell.ipynb"
-    looping = submission(release, course / "solutions" / A / "lstm_cell.ipynb", "complete")
+    looping = lstm_cell_submission(release, course / "solutions" / A / "lstm_cell.ipynb", "complete")
     looping.cells.insert(2, nbformat.v4.new_code_cell("while True:\n    pass"))
-    for student, nb in (("ann", submission(release, course / "solutions" / A / "lstm_cell.ipynb",
+    for student, nb in (("ann", lstm_cell_submission(release, course / "solutions" / A / "lstm_cell.ipynb",
                                            "complete")), ("bob", looping)):
         (course / "submitted" / student / A).mkdir(parents=True)
         nbformat.write(nb, course / "submitted" / student / A / "lstm_cell.ipynb")
@@ -228,7 +212,7 @@ def test_a_postgresql_gradebook(postgres, tmp_path):
         for k, kind in enumerate(KINDS):
             dest = course / "submitted" / f"s{k}" / A
             dest.mkdir(parents=True)
-            nbformat.write(submission(release, course / "solutions" / A / "lstm_cell.ipynb", kind),
+            nbformat.write(lstm_cell_submission(release, course / "solutions" / A / "lstm_cell.ipynb", kind),
                            dest / "lstm_cell.ipynb")
         courses[way] = (course, url)
     run([BIN / "nbgrader", "autograde", A], courses["serial"][0])

@@ -13,13 +13,15 @@ The points of the parts, to read the scores: a correct sigmoid earns 3; a correc
 lstm_step_forward earns 3 + 2, and it calls the student's sigmoid, so it needs one.
 """
 import json
-import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import nbformat
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # tests/, also when run as a script
+from submissions import answered, solution_answers  # noqa: E402
 
 ASSIGNMENT = "02_lstm_cell"
 NOTEBOOK = "lstm_cell.ipynb"
@@ -43,21 +45,12 @@ class Materials:
 
     def answers(self):
         """{grade_id: code} of the solution cells, without the solution markers."""
-        nb = nbformat.read(self.solution, as_version=4)
-        return {c.metadata["nbgrader"]["grade_id"]:
-                re.sub(r"^\s*### (BEGIN|END) SOLUTION\n", "", c.source, flags=re.M)
-                for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")}
+        return solution_answers(self.solution)
 
     def solved(self, **replace):
         """The release with every solution cell answered, the cells named in replace
         (grade_id=code) answered with that code instead."""
-        nb = nbformat.read(self.release, as_version=4)
-        answers = {**self.answers(), **replace}
-        for cell in nb.cells:
-            gid = grade_id(cell)
-            if gid in answers and cell.metadata["nbgrader"].get("solution"):
-                cell.source = answers[gid]
-        return nb
+        return answered(self.release, {**self.answers(), **replace})
 
 
 @dataclass
@@ -216,7 +209,7 @@ CASES = [
     Case("delegates", "lstm_step_forward calls the reference implementation", 3,
          "from the reference package",
          lambda m: one(m.solved(lstm_step_forward=(
-             HEAD + "    from lstm_ref import cells\n"
+             HEAD + DELEGATE +
              "    return cells.lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b)\n")))),
     Case("patches_checker", "a wrong lstm_step_forward, the checks replaced by no-ops", 3,
          "your notebook changed lstm_ref.grading.check_lstm_step_forward",
