@@ -11,8 +11,8 @@ both wall times, how many cores the machine kept busy during each, the speedup, 
 whether every grade of every student is the same in the two gradebooks. The load of the
 machine is printed with them: on a machine that other work shares, the speedup is
 pessimistic. Serial nbgrader keeps less than one core busy (much of grading is waiting
-for a kernel to start and to answer), which is why grader.parallel runs one worker more
-than there are cores by default.
+for a kernel to start and to answer), which is why grader.parallel runs two workers per
+core by default.
 """
 import argparse
 import os
@@ -91,7 +91,7 @@ def timed(args, cwd):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=parallel.default_workers(),
-                        help="grader.parallel's workers (default: its own default, the cores + 1)")
+                        help="grader.parallel's workers (default: its own default, two per core)")
     parser.add_argument("--submissions", type=int, default=40)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="grading-benchmark-") as tmp:
