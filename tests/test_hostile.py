@@ -15,7 +15,8 @@ one student per case, plus an honest student, and grades them all in one batch w
 
 A second, smaller course is graded with plain `nbgrader autograde`: the configuration
 alone (the sandbox, a dying kernel, duplicated cells, an unreadable file) protects an
-instructor who does not use grader.parallel.
+instructor who does not use grader.parallel. A third is graded by a grader that is not
+root, the sandbox's other path.
 
 The test's configuration shortens the limits (10 s per cell, 1 GiB, 64 processes) so the
 hostile cases cost little time.
@@ -204,6 +205,39 @@ def test_plain_nbgrader_with_the_course_configuration(tmp_path):
     with Gradebook(f"sqlite:///{tmp_path / 'gradebook.db'}") as gb:
         scores = {c.name: gb.find_submission(A, c.name).score for c in chosen}
     assert scores == {c.name: c.score for c in chosen}
+
+
+NOT_ROOT = ["snoops", "kills_kernel", "fork_bomb", "wrong_name"]
+
+
+def test_a_grader_that_is_not_root(tmp_path):
+    """The sandbox's other path: a grader that is not root, for which bubblewrap makes the
+    user namespace itself. Run as root (CI), the test grades in a user namespace where the
+    grader is uid 1000: it then takes that path as any unprivileged grader would, while
+    it can still read the Python environment (which here lives in root's home, closed to
+    every real unprivileged user). Run as anyone else, it grades as that user."""
+    chosen = [cases.HONEST, *(c for c in cases.CASES if c.name in NOT_ROOT)]
+    make_course(tmp_path, chosen)
+    before = files(tmp_path)
+    prefix = ["unshare", "--user", "--map-user=1000", "--map-group=1000"] if os.geteuid() == 0 else []
+    probe = ("import os; from grader import sandbox; km = sandbox.SandboxedKernelManager(); "
+             "km._scratch = __import__('pathlib').Path('/nowhere'); "
+             "print(os.geteuid(), '--unshare-user' in km.sandbox_command(['python'], {}, '/x/y'))")
+    out = run([*prefix, sys.executable, "-c", probe], tmp_path)
+    uid, own_namespace = out.stdout.split()
+    assert uid != "0" and own_namespace == "True", out.stdout + out.stderr
+    out = run([*prefix, sys.executable, "-m", "grader.parallel", A, "--workers", "2", "--no-progress"],
+              tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    with Gradebook(f"sqlite:///{tmp_path / 'gradebook.db'}") as gb:
+        scores = {c.name: gb.find_submission(A, c.name).score for c in chosen}
+    assert scores == {c.name: c.score for c in chosen}
+    nb = nbformat.read(tmp_path / "autograded" / "snoops" / A / cases.NOTEBOOK, as_version=4)
+    said = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+    assert "gradebook.db: FileNotFoundError" in said and "READ" not in said, said
+    after = files(tmp_path)
+    assert {k for k in before if after.get(k) != before[k]} == {"gradebook.db"}
+    assert not [k for k in after if "pwned" in k or k.endswith("my_notes.txt")]
 
 
 # ---------------------------------------------------------------- the pieces, without kernels
