@@ -23,14 +23,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import nbformat
-from nbgrader.api import Gradebook
-
 from grader import parallel
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))      # the tests' submissions: one definition
-from submissions import KINDS, lstm_cell_submission  # noqa: E402
+from submissions import KINDS, gradebook_contents, lstm_cell_course  # noqa: E402
 
 BIN = Path(sys.executable).parent
 ASSIGNMENT = "02_lstm_cell"
@@ -42,31 +39,6 @@ def run(args, cwd):
     out = subprocess.run([str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True)
     if out.returncode != 0:
         raise SystemExit(f"{' '.join(map(str, args))} failed:\n{out.stdout}\n{out.stderr}")
-    return out
-
-
-def make_course(folder, count):
-    shutil.copy(ROOT / "nbgrader_config.py", folder)
-    shutil.copytree(ROOT / "solutions" / ASSIGNMENT, folder / "solutions" / ASSIGNMENT)
-    run([BIN / "nbgrader", "generate_assignment", ASSIGNMENT], folder)
-    (release,) = (folder / "exercises" / ASSIGNMENT).glob("*.ipynb")
-    (solution,) = (folder / "solutions" / ASSIGNMENT).glob("*.ipynb")
-    for k in range(count):
-        dest = folder / "submitted" / f"student{k:03d}" / ASSIGNMENT
-        dest.mkdir(parents=True)
-        nb = lstm_cell_submission(release, solution, KINDS[k % len(KINDS)])
-        nbformat.write(nb, dest / release.name)
-
-
-def grades(folder):
-    """{(student, test cell): score} of the course's gradebook."""
-    out = {}
-    with Gradebook(f"sqlite:///{folder / 'gradebook.db'}") as gb:
-        for student in gb.students:
-            for sub in student.submissions:
-                for nb in sub.notebooks:
-                    for grade in nb.grades:
-                        out[(student.id, grade.name)] = grade.score
     return out
 
 
@@ -97,7 +69,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="grading-benchmark-") as tmp:
         base = Path(tmp) / "course"
         base.mkdir()
-        make_course(base, args.submissions)
+        lstm_cell_course(base, args.submissions)
         serial, fast = Path(tmp) / "serial", Path(tmp) / "parallel"
         shutil.copytree(base, serial)
         shutil.copytree(base, fast)
@@ -106,15 +78,16 @@ def main():
         t_serial, cores_serial = timed([BIN / "nbgrader", "autograde", ASSIGNMENT], serial)
         t_parallel, cores_parallel = timed([sys.executable, "-m", "grader.parallel", ASSIGNMENT,
                                             "--workers", args.workers, "--no-progress"], fast)
-        same = grades(serial) == grades(fast)
+        graded = gradebook_contents(f"sqlite:///{serial / 'gradebook.db'}")
+        same = bool(graded) and gradebook_contents(f"sqlite:///{fast / 'gradebook.db'}") == graded
         print(f"{args.submissions} submissions of {ASSIGNMENT} ({', '.join(KINDS)}); "
               f"{os.cpu_count()} cores; load average {load:.1f} before, {os.getloadavg()[0]:.1f} "
               f"after; {background:.2f} cores busy with other work when idle")
         print(f"nbgrader autograde (serial):   {t_serial:6.1f} s wall, {cores_serial:.2f} cores busy")
         print(f"grader.parallel, {args.workers} workers:  {t_parallel:6.1f} s wall, "
               f"{cores_parallel:.2f} cores busy")
-        print(f"speedup: {t_serial / t_parallel:.2f}x; grades identical: {'yes' if same else 'NO'} "
-              f"({len(grades(serial))} test cells compared)")
+        print(f"speedup: {t_serial / t_parallel:.2f}x; gradebooks identical: {'yes' if same else 'NO'} "
+              f"({len(graded)} scores and comments compared)")
         return 0 if same else 1
 
 

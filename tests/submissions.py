@@ -1,11 +1,21 @@
 """Submissions made from an assignment's notebooks, as a student might hand them in: the
 release with some of its solution cells answered. One definition for the end-to-end test
 (tests/test_exercises.py), the hostile corpus (tests/hostile/cases.py), the parallel
-grading test and its benchmark (benchmarks/parallel_grading.py).
+grading test and its benchmark (benchmarks/parallel_grading.py); for the last two also a
+whole course of such submissions, and what its gradebook holds once graded.
 """
+import os
 import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import nbformat
+from nbgrader.api import Gradebook
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
 
 SOLUTION_MARKERS = re.compile(r"^\s*### (BEGIN|END) SOLUTION\n", flags=re.M)
 
@@ -41,3 +51,41 @@ def lstm_cell_submission(release, solution, kind):
     chosen = {"complete": answers, "sigmoid only": {"sigmoid": answers["sigmoid"]}, "untouched": {},
               "wrong gate order": {**answers, "lstm_step_forward": wrong}}[kind]
     return answered(release, chosen)
+
+
+def lstm_cell_course(folder, count, name="student{:03d}", config=""):
+    """Fill folder with a course of exercise 02: the course's nbgrader_config.py (with the
+    lines config added), the assignment generated from solutions/, and count submissions,
+    student k (named name.format(k)) of kind KINDS[k % 4]."""
+    folder, a = Path(folder), "02_lstm_cell"
+    (folder / "nbgrader_config.py").write_text((ROOT / "nbgrader_config.py").read_text() + config)
+    shutil.copytree(ROOT / "solutions" / a, folder / "solutions" / a)
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")   # nbgrader calls alembic
+    out = subprocess.run([str(BIN / "nbgrader"), "generate_assignment", a], cwd=folder, env=env,
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"nbgrader generate_assignment {a} failed:\n{out.stdout}\n{out.stderr}")
+    (release,) = (folder / "exercises" / a).glob("*.ipynb")
+    (solution,) = (folder / "solutions" / a).glob("*.ipynb")
+    for k in range(count):
+        dest = folder / "submitted" / name.format(k) / a
+        dest.mkdir(parents=True)
+        nbformat.write(lstm_cell_submission(release, solution, KINDS[k % len(KINDS)]),
+                       dest / release.name)
+
+
+def gradebook_contents(db_url):
+    """Everything autograding wrote into the gradebook at db_url (for a course folder's
+    own: f"sqlite:///{course}/gradebook.db"): {(student, cell): (auto_score, manual_score,
+    needs_manual_grade)} for each test cell, {(student, cell, "comment"): (auto_comment,
+    manual_comment)} for each comment."""
+    out = {}
+    with Gradebook(db_url) as gb:
+        for student in gb.students:
+            for sub in student.submissions:
+                for nb in sub.notebooks:
+                    for g in nb.grades:
+                        out[(student.id, g.name)] = (g.auto_score, g.manual_score, g.needs_manual_grade)
+                    for c in nb.comments:
+                        out[(student.id, c.name, "comment")] = (c.auto_comment, c.manual_comment)
+    return out

@@ -23,11 +23,15 @@ import pytest
 from nbgrader.api import Gradebook, MissingEntry
 
 from grader import parallel
-from submissions import KINDS, lstm_cell_submission
+from submissions import gradebook_contents, lstm_cell_course, lstm_cell_submission
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 A = "02_lstm_cell"
+
+
+def sqlite(course):
+    return f"sqlite:///{course / 'gradebook.db'}"
 
 
 def run(args, cwd):
@@ -38,33 +42,11 @@ def run(args, cwd):
     return out.stdout + out.stderr
 
 
-def everything(course):
-    """{(student, cell): (auto_score, manual_score, needs_manual_grade) or comment}."""
-    out = {}
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        for student in gb.students:
-            for sub in student.submissions:
-                for nb in sub.notebooks:
-                    for g in nb.grades:
-                        out[(student.id, g.name)] = (g.auto_score, g.manual_score, g.needs_manual_grade)
-                    for c in nb.comments:
-                        out[(student.id, c.name, "comment")] = (c.auto_comment, c.manual_comment)
-    return out
-
-
 @pytest.fixture(scope="module")
 def courses(tmp_path_factory):
     base = tmp_path_factory.mktemp("parallel") / "base"
     base.mkdir()
-    shutil.copy(ROOT / "nbgrader_config.py", base)
-    shutil.copytree(ROOT / "solutions" / A, base / "solutions" / A)
-    run([BIN / "nbgrader", "generate_assignment", A], base)
-    release = base / "exercises" / A / "lstm_cell.ipynb"
-    for k in range(8):
-        dest = base / "submitted" / f"s{k}" / A
-        dest.mkdir(parents=True)
-        nbformat.write(lstm_cell_submission(release, base / "solutions" / A / "lstm_cell.ipynb", KINDS[k % 4]),
-                       dest / "lstm_cell.ipynb")
+    lstm_cell_course(base, 8, name="s{}")
     serial, fast = base.parent / "serial", base.parent / "parallel"
     shutil.copytree(base, serial)
     shutil.copytree(base, fast)
@@ -76,8 +58,8 @@ def courses(tmp_path_factory):
 def test_parallel_grades_like_nbgrader(courses):
     serial, fast, said = courses
     assert "autograded 8 of 8 submissions" in said, said
-    graded = everything(serial)
-    assert graded and everything(fast) == graded
+    graded = gradebook_contents(sqlite(serial))
+    assert graded and gradebook_contents(sqlite(fast)) == graded
     assert sorted({v[0] for k, v in graded.items() if len(k) == 2}) == [0.0, 2.0, 3.0]
     for course in (serial, fast):
         run([BIN / "nbgrader", "export"], course)
@@ -92,13 +74,13 @@ def test_parallel_grades_like_nbgrader(courses):
 
 def test_graded_again_only_when_asked(courses):
     _, fast, _ = courses
-    before = everything(fast)
+    before = gradebook_contents(sqlite(fast))
     said = run([sys.executable, "-m", "grader.parallel", A, "--workers", "2", "--no-progress"], fast)
     assert "autograded 0 of 0 submissions" in said, said
     said = run([sys.executable, "-m", "grader.parallel", A, "--workers", "2", "--force",
                 "--student", "s0", "--student", "s3", "--no-progress"], fast)
     assert "autograded 2 of 2 submissions" in said, said
-    assert everything(fast) == before
+    assert gradebook_contents(sqlite(fast)) == before
 
 
 @pytest.fixture
@@ -110,7 +92,7 @@ def on_path(monkeypatch):
 def bare_course(path, students):
     """A course folder whose gradebook knows the assignment, with submissions."""
     (path / "nbgrader_config.py").write_text("c = get_config()\n")
-    with Gradebook(f"sqlite:///{path / 'gradebook.db'}") as gb:
+    with Gradebook(sqlite(path)) as gb:
         gb.add_assignment(A)
         gb.add_notebook("lstm_cell", A)
     for s in students:
@@ -149,7 +131,7 @@ def test_a_submission_over_the_time_limit_fails_alone(courses, tmp_path):
     assert "FAILED bob: not graded after 25 s (--time-limit); stopped" in said, said
     assert "autograded 1 of 2 submissions" in said and "FAILED: bob" in said, said
     assert not (course / "autograded" / "bob").exists()
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+    with Gradebook(sqlite(course)) as gb:
         assert gb.find_submission(A, "ann").score == 8.0
         with pytest.raises(MissingEntry):
             gb.find_submission(A, "bob")
@@ -204,27 +186,15 @@ def test_a_postgresql_gradebook(postgres, tmp_path):
         course = tmp_path / way
         course.mkdir()
         url = postgres(f"gradebook_{way}")
-        (course / "nbgrader_config.py").write_text(
-            (ROOT / "nbgrader_config.py").read_text() + f"\nc.CourseDirectory.db_url = {url!r}\n")
-        shutil.copytree(ROOT / "solutions" / A, course / "solutions" / A)
-        run([BIN / "nbgrader", "generate_assignment", A], course)
-        release = course / "exercises" / A / "lstm_cell.ipynb"
-        for k, kind in enumerate(KINDS):
-            dest = course / "submitted" / f"s{k}" / A
-            dest.mkdir(parents=True)
-            nbformat.write(lstm_cell_submission(release, course / "solutions" / A / "lstm_cell.ipynb", kind),
-                           dest / "lstm_cell.ipynb")
+        lstm_cell_course(course, 4, name="s{}", config=f"\nc.CourseDirectory.db_url = {url!r}\n")
         courses[way] = (course, url)
     run([BIN / "nbgrader", "autograde", A], courses["serial"][0])
     said = run([sys.executable, "-m", "grader.parallel", A, "--workers", "2", "--no-progress"],
                courses["parallel"][0])
     assert "autograded 4 of 4 submissions" in said, said
 
-    def scores(url):
-        with Gradebook(url) as gb:
-            return {(s.student.id, g.name): (g.auto_score, g.needs_manual_grade)
-                    for s in gb.find_assignment(A).submissions for nb in s.notebooks for g in nb.grades}
-
-    graded = scores(courses["serial"][1])
-    assert len(graded) == 12 and scores(courses["parallel"][1]) == graded
-    assert sum(v[0] for v in graded.values()) == 8 + 3 + 0 + 3
+    graded = gradebook_contents(courses["serial"][1])
+    assert gradebook_contents(courses["parallel"][1]) == graded
+    scores = [v[0] for k, v in graded.items() if len(k) == 2]       # the test cells' auto_score
+    assert len(scores) == 12
+    assert sum(scores) == 8 + 3 + 0 + 3
