@@ -10,8 +10,11 @@ agree), arranged to be fast. Three ideas do most of the work:
    h_{t-1} @ Wh forward, dA_t @ Wh^T backward. Everything that can wait for the loop
    to finish waits: the weight and input gradients become three large products after it
    (dWx = X^T dA, dWh = H_prev^T dA, dx = dA Wx^T over all T*B rows at once).
-3. Time-major storage, (T, B, .), so that each step's rows are one contiguous block,
-   and element-wise work done in place in preallocated arrays.
+3. One tanh activates all four gates of a step: sigmoid(a) = (1 + tanh(a/2)) / 2
+   (details at `lstm_forward`).
+
+Storage is time-major, (T, B, .), so that each step's rows are one contiguous block,
+and element-wise work is done in place in preallocated arrays.
 
 Shapes: x (B, T, D); h0, c0 (B, H) or None for zeros; weights as in `lstm_ref.cells`.
 Each forward returns (h, final_state, cache) where h (B, T, H) holds the hidden state
