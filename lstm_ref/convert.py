@@ -55,10 +55,10 @@ _TORCH_INIT = "every weight and bias U(-1/sqrt(H), 1/sqrt(H))"
 _KERAS_INIT = "kernel Glorot uniform, recurrent_kernel orthogonal, bias zeros"
 
 LAYOUTS = {
-    ("lstm_ref", "lstm"): Layout("lstm_ref", "lstm", LSTM_GATES, ("i", "f", "g", "o"),
+    ("lstm_ref", "lstm"): Layout("lstm_ref", "lstm", LSTM_GATES, LSTM_GATES,
                                  "Wx (D, 4H)", "Wh (H, 4H)", "b (4H,)",
                                  "Wx Glorot uniform, Wh orthogonal per gate, b zeros", "1.0 (init_lstm)"),
-    ("lstm_ref", "gru"): Layout("lstm_ref", "gru", GRU_GATES, ("r", "z", "n"),
+    ("lstm_ref", "gru"): Layout("lstm_ref", "gru", GRU_GATES, GRU_GATES,
                                 "Wx (D, 3H)", "Wh (H, 3H)", "bx (3H,), bh (3H,)",
                                 "Wx Glorot uniform, Wh orthogonal per gate, biases zeros", "-",
                                 bias_vectors=2),
@@ -95,6 +95,8 @@ class Conventions:
 
     Shapes are written ``name (dims)`` with the book's letters B, T, D, H, plus ``layers``
     and ``dirs`` (1, or 2 for a bidirectional network), so that tests can check them.
+    The sources are the frameworks' LSTM pages, `pytorch_docs_lstm` and `keras_docs_lstm`
+    in references.bib.
     """
     framework: str
     product: str           # how the input and the state meet the weights
@@ -103,7 +105,6 @@ class Conventions:
     returns_note: str      # which options give those
     stacking: str          # how layers and directions are built and named
     fast_path: str         # when a fused GPU kernel (cuDNN) runs
-    docs: str              # the reference documentation
 
 
 CONVENTIONS = {
@@ -111,7 +112,7 @@ CONVENTIONS = {
         "lstm_ref", "x @ Wx and h @ Wh: columns are gate units", "x (B, T, D)",
         ("h (B, T, H)", "h_T (B, H)", "c_T (B, H)"), "from lstm_forward",
         "params[layer][direction], run by stacked_forward",
-        "none: NumPy on the CPU", ""),
+        "none: NumPy on the CPU"),
     "torch": Conventions(
         "PyTorch", "x @ weight_ih.T and h @ weight_hh.T: rows are gate units",
         "input (T, B, D), or (B, T, D) with batch_first=True",
@@ -121,8 +122,7 @@ CONVENTIONS = {
         "num_layers and bidirectional=True in one module; names _l{k}, _l{k}_reverse",
         "cuDNN for nn.LSTM whenever the input is on a CUDA device in float16, 32 or 64 "
         "and torch.backends.cudnn.enabled (the default); on the CPU, one call into "
-        "compiled code for the whole recurrence",
-        "https://docs.pytorch.org/docs/stable/generated/torch.nn.LSTM.html"),
+        "compiled code for the whole recurrence"),
     "keras": Conventions(
         "Keras", "x @ kernel and h @ recurrent_kernel: columns are gate units",
         "inputs (B, T, D)",
@@ -133,8 +133,7 @@ CONVENTIONS = {
         "cuDNN on the TensorFlow backend with a GPU, when use_cudnn='auto' (default) or True, "
         "activation='tanh', recurrent_activation='sigmoid', recurrent_dropout=0, "
         "unroll=False, use_bias=True, and any mask strictly right-padded; "
-        "otherwise the generic loop",
-        "https://keras.io/api/layers/recurrent_layers/lstm/"),
+        "otherwise the generic loop"),
 }
 
 _FRAMEWORK_ORDER = ("lstm_ref", "torch", "keras")
@@ -145,6 +144,12 @@ def reorder_gates(W, src, dst):
 
     W: (..., kH) with k = len(src). Returns a new array of the same shape.
     """
+    if sorted(src) != sorted(dst) or len(set(src)) != len(src):
+        raise ValueError(f"reorder_gates: src and dst must name the same distinct gates, "
+                         f"got {tuple(src)} and {tuple(dst)}")
+    if np.ndim(W) == 0 or np.shape(W)[-1] % len(src):
+        raise ValueError(f"reorder_gates: W's last axis must hold {len(src)} equal gate "
+                         f"blocks (kH columns, k = {len(src)}), got shape {np.shape(W)}")
     blocks = dict(zip(src, np.split(W, len(src), axis=-1)))
     return np.concatenate([blocks[g] for g in dst], axis=-1)
 
@@ -382,7 +387,7 @@ def from_keras(layer, grads=None):
             p = {"Wx": reorder_gates(read(c.kernel), lay.gates, ours),
                  "Wh": reorder_gates(read(c.recurrent_kernel), lay.gates, ours)}
             H = p["Wh"].shape[0]
-            bias = read(c.bias) if c.use_bias else np.zeros((2, 3 * H) if cell == "gru" and c.reset_after
+            bias = read(c.bias) if c.use_bias else np.zeros((2, len(ours) * H) if cell == "gru" and c.reset_after
                                                             else len(ours) * H, p["Wx"].dtype)
             if cell != "gru":
                 p["b"] = reorder_gates(bias, lay.gates, ours)
@@ -479,7 +484,7 @@ def _probe_step(framework, bias):
     h0, c0 = np.zeros((1, 1)), np.full((1, 1), _PROBE_C0)
     if framework == "lstm_ref":
         from .sequence import lstm_forward
-        zeros = np.zeros((1, 4))
+        zeros = np.zeros((1, len(bias)))
         _, (h1, c1), _ = lstm_forward(x, zeros, zeros, bias, h0=h0, c0=c0)
         return float(c1[0, 0]), float(h1[0, 0])
     if framework == "torch":
@@ -496,8 +501,8 @@ def _probe_step(framework, bias):
         import keras
         layer = keras.layers.LSTM(1, return_state=True, dtype="float64")
         layer.build((None, None, 1))
-        layer.cell.kernel.assign(np.zeros((1, 4)))
-        layer.cell.recurrent_kernel.assign(np.zeros((1, 4)))
+        layer.cell.kernel.assign(np.zeros((1, len(bias))))
+        layer.cell.recurrent_kernel.assign(np.zeros((1, len(bias))))
         layer.cell.bias.assign(bias)
         _, h1, c1 = layer(x, initial_state=[h0, c0])
         return (float(keras.ops.convert_to_numpy(c1)[0, 0]),
