@@ -13,6 +13,8 @@ with NumPy alone.
 """
 import numpy as np
 
+from .forecasting import _int
+
 # ------------------------------------------------------------------ generated reviews
 #
 # The label is positive when the opinion word is positive and not negated, or negative and
@@ -103,9 +105,12 @@ def windows(series, lookback, horizon):
     series = np.asarray(series, dtype=float)
     if series.ndim != 1:
         raise ValueError(f"windows: series must be 1-D (N,), got shape {series.shape}")
-    if lookback < 1 or horizon < 1 or len(series) < lookback + horizon:
-        raise ValueError(f"windows: need lookback >= 1, horizon >= 1 and len(series) >= lookback + horizon; "
-                         f"got lookback={lookback}, horizon={horizon}, len(series)={len(series)}")
+    lookback = _int("windows", "lookback", lookback, 1)
+    horizon = _int("windows", "horizon", horizon, 1)
+    if len(series) < lookback + horizon:
+        raise ValueError(f"windows: need len(series) >= lookback + horizon, got "
+                         f"lookback={lookback}, horizon={horizon}, "
+                         f"len(series)={len(series)}")
     w = np.lib.stride_tricks.sliding_window_view(series, lookback + horizon)
     return w[:, :lookback, None].copy(), w[:, lookback:].copy()
 

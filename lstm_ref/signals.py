@@ -48,6 +48,7 @@ WAVE_WIDTHS = {"P": 0.25, "Q": 0.1, "R": 0.1, "S": 0.1, "T": 0.4}
 # Amplitudes in mV (ours, typical of lead II; see the module docstring).
 WAVE_AMPLITUDES = {"P": 0.15, "Q": -0.15, "R": 1.0, "S": -0.3, "T": 0.3}
 WAVES = ("baseline", "P", "QRS", "T")          # per-sample labels 0, 1, 2, 3
+_P, _QRS, _T = (WAVES.index(w) for w in ("P", "QRS", "T"))
 ANOMALY_KINDS = ("dropped_beat", "wide_qrs", "baseline_jump", "noise_burst")
 LABEL_SIGMAS = 2.0                             # a wave's label covers centre +- 2 sd
 WIDE_QRS_FACTOR = 2.0                          # how much wider a "wide_qrs" beat is
@@ -109,12 +110,13 @@ def _waves_of_beats(times, cycles, amplitudes, rng):
 
 
 def _label_spans(centre, sd):
-    """{label: (start, end)} in seconds, each a (n_beats,) array: the P, QRS and T of
-    every beat, each wave's centre +- LABEL_SIGMAS standard deviations."""
+    """{label: (start, end)} in seconds, each a (n_beats,) array, label an index into
+    WAVES: the P, QRS and T of every beat, each wave's centre +- LABEL_SIGMAS standard
+    deviations."""
     k = LABEL_SIGMAS
-    return {1: (centre["P"] - k * sd["P"], centre["P"] + k * sd["P"]),
-            2: (centre["Q"] - k * sd["Q"], centre["S"] + k * sd["S"]),
-            3: (centre["T"] - k * sd["T"], centre["T"] + k * sd["T"])}
+    return {_P: (centre["P"] - k * sd["P"], centre["P"] + k * sd["P"]),
+            _QRS: (centre["Q"] - k * sd["Q"], centre["S"] + k * sd["S"]),
+            _T: (centre["T"] - k * sd["T"], centre["T"] + k * sd["T"])}
 
 
 def _samples(start_s, end_s, fs):
@@ -138,7 +140,7 @@ def _render(n, fs, centre, sd, amp, spans):
         for w in WAVE_ANGLES:
             signal[lo:hi] += amp[w][k] * np.exp(-0.5 * ((tk - centre[w][k]) / sd[w][k]) ** 2)
         for label, (a, b) in spans.items():
-            if label != 1 and amp["R"][k] == 0.0:       # a dropped beat: only its P wave
+            if label != _P and amp["R"][k] == 0.0:      # a dropped beat: only its P wave
                 continue
             waves[lo:hi][(tk >= a[k]) & (tk <= b[k])] = label
     return signal, waves
@@ -169,10 +171,11 @@ def _alter_beats(placed, times, sd, amp):
         if kind not in ("dropped_beat", "wide_qrs"):
             continue
         k = int(np.argmin(np.abs(times - at)))          # the beat nearest the event time
-        for w in ("Q", "R", "S", "T") if kind == "dropped_beat" else ("Q", "R", "S"):
-            if kind == "dropped_beat":
+        if kind == "dropped_beat":
+            for w in ("Q", "R", "S", "T"):
                 amp[w][k] = 0.0
-            else:
+        else:
+            for w in ("Q", "R", "S"):
                 sd[w][k] *= WIDE_QRS_FACTOR
         altered.append((kind, k))
     return altered
@@ -256,8 +259,8 @@ def synthetic_ecg(duration_s, *, fs=100, heart_rate=70.0, amplitudes=None, noise
     signal += noise_mv * normal_rng.standard_normal(n)
 
     # a dropped beat's event spans its missing QRS and T; a wide beat's, its QRS
-    events = [Event(kind, *_samples(spans[2][0][k],
-                                    spans[3 if kind == "dropped_beat" else 2][1][k], fs))
+    events = [Event(kind, *_samples(spans[_QRS][0][k],
+                                    spans[_T if kind == "dropped_beat" else _QRS][1][k], fs))
               for kind, k in altered]
     events += _add_signal_anomalies(placed, signal, fs, anomaly_rng)
     events.sort(key=lambda e: e.start)

@@ -174,6 +174,16 @@ def decode(ids, vocab):
 
 # ------------------------------------------------------------------ split and layouts
 
+def _check_int(who, name, value, minimum):
+    """value as an int >= minimum; bools and floats (even 3.0) are refused, since a
+    float here is almost always a size computed with / instead of //."""
+    if (isinstance(value, bool) or not isinstance(value, (int, np.integer))
+            or value < minimum):
+        raise ValueError(f"{who}: {name} must be an integer >= {minimum}, "
+                         f"got {value!r}")
+    return int(value)
+
+
 def contiguous_split(n, fractions=(0.9, 0.05, 0.05)):
     """Split positions 0..n-1 into three contiguous, disjoint blocks that cover them
     all: (train, validation, test) as slices, in that order.
@@ -182,8 +192,7 @@ def contiguous_split(n, fractions=(0.9, 0.05, 0.05)):
     blocks, not randomly drawn windows, keep the test text unseen: a random window would
     share most of its characters with the training windows that overlap it.
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 3:
-        raise ValueError(f"contiguous_split: n must be an integer >= 3, got {n!r}")
+    n = _check_int("contiguous_split", "n", n, 3)
     fractions = tuple(float(f) for f in fractions)
     if len(fractions) != 3 or min(fractions) <= 0 or abs(sum(fractions) - 1) > 1e-9:
         raise ValueError(f"contiguous_split: fractions must be three positive numbers "
@@ -206,9 +215,11 @@ def _check_ids(ids, who, name="ids", min_len=2):
 def stream_windows(ids, n_streams, seq_len):
     """Cut a text into parallel streams for truncated backpropagation through time.
 
-    ids (N,) integers -> inputs, targets, both (W, n_streams, seq_len) int64; targets
-    are the inputs shifted by one character. The text is cut into n_streams contiguous
-    streams of L = (N - 1) // n_streams targets each, and window w of stream b is
+    ids (N,) integers -> inputs, targets, both (W, n_streams, seq_len) int64, i.e.
+    (W, B, T) in the book's letters: window w is one batch of B = n_streams sequences
+    of T = seq_len steps. Targets are the inputs shifted by one character. The text is
+    cut into n_streams contiguous streams of L = (N - 1) // n_streams targets each, and
+    window w of stream b is
 
         inputs[w, b]  = ids[b*L + w*seq_len     : b*L + (w+1)*seq_len]
         targets[w, b] = ids[b*L + w*seq_len + 1 : b*L + (w+1)*seq_len + 1]
@@ -218,9 +229,8 @@ def stream_windows(ids, n_streams, seq_len):
     the last L - W*seq_len characters of each stream are not used.
     """
     ids = _check_ids(ids, "stream_windows")
-    if int(n_streams) < 1 or int(seq_len) < 1:
-        raise ValueError(f"stream_windows: n_streams and seq_len must be >= 1, got "
-                         f"{n_streams}, {seq_len}")
+    n_streams = _check_int("stream_windows", "n_streams", n_streams, 1)
+    seq_len = _check_int("stream_windows", "seq_len", seq_len, 1)
     L = (len(ids) - 1) // n_streams
     W = L // seq_len
     if W < 1:
@@ -251,13 +261,14 @@ def scoring_streams(ids, start, stop, n_streams, context):
     targets are exactly ids[start:stop], each once. Needs start >= context + 1.
     """
     ids = _check_ids(ids, "scoring_streams")
-    start, stop = int(start), int(stop)
-    n_streams, context = int(n_streams), int(context)
-    if not (0 <= context and context + 1 <= start < stop <= len(ids)) or n_streams < 1:
-        raise ValueError(f"scoring_streams: need 0 <= context, context + 1 <= start < "
-                         f"stop <= len(ids) and n_streams >= 1; got context={context}, "
-                         f"start={start}, stop={stop}, len(ids)={len(ids)}, "
-                         f"n_streams={n_streams}")
+    start = _check_int("scoring_streams", "start", start, 0)
+    stop = _check_int("scoring_streams", "stop", stop, 0)
+    context = _check_int("scoring_streams", "context", context, 0)
+    n_streams = _check_int("scoring_streams", "n_streams", n_streams, 1)
+    if not context + 1 <= start < stop <= len(ids):
+        raise ValueError(f"scoring_streams: need context + 1 <= start < stop <= "
+                         f"len(ids); got context={context}, start={start}, "
+                         f"stop={stop}, len(ids)={len(ids)}")
     P = -(-(stop - start) // n_streams)                       # ceil
     cols = np.arange(context + P)
     first = start + np.arange(n_streams)[:, None] * P - context   # (S, 1) first target
@@ -272,10 +283,7 @@ def scoring_streams(ids, start, stop, n_streams, context):
 # ------------------------------------------------------------------ n-gram baselines
 
 def _check_vocab_size(vocab_size, ids, who):
-    if (isinstance(vocab_size, bool) or not isinstance(vocab_size, (int, np.integer))
-            or vocab_size < 1):
-        raise ValueError(f"{who}: vocab_size must be a positive integer, got "
-                         f"{vocab_size!r}")
+    _check_int(who, "vocab_size", vocab_size, 1)
     if ids.min() < 0 or ids.max() >= vocab_size:
         raise ValueError(f"{who}: ids must lie in [0, {vocab_size}), got range "
                          f"[{ids.min()}, {ids.max()}]")
