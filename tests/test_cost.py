@@ -225,6 +225,7 @@ def test_bad_input_is_named(call, exc, pattern):
         call()
 
 
-def test_module_imports_no_framework():
+def test_module_imports_no_framework(imported_after):
     source = Path(C.__file__).read_text()
     assert not re.search(r"^\s*(import|from)\s", source, flags=re.M)
+    assert imported_after("import lstm_ref.cost", ("torch", "tensorflow", "keras")) == []

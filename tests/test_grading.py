@@ -5,6 +5,7 @@ import pytest
 
 import lstm_ref as L
 from lstm_ref import grading as G
+from lstm_ref import tolerances
 
 
 def sigmoid(x):
@@ -86,10 +87,18 @@ def test_gate_blocks_name_the_gate():
 
 
 def test_tolerance_is_the_packages_own():
-    """A correct float64 answer off by ~1e-14 (a different summation order) passes."""
+    """A correct float64 answer off by ~1e-14 (a different summation order) passes; for
+    either dtype the line between pass and fail is lstm_ref.tolerances' atol + rtol * |ref|."""
     G.check_array("h", np.array([1.0 + 1e-14, 1e-13]), np.array([1.0, 0.0]))
     with pytest.raises(G.GradingError, match="absolute error 1.00e-09"):
         G.check_array("h", np.array([1.0 + 1e-9]), np.array([1.0]))
+    for dtype in (np.float64, np.float32):
+        tol = tolerances.elementwise(dtype)
+        ref = np.array([2.0], dtype)
+        limit = tol["atol"] + tol["rtol"] * 2.0
+        G.check_array("h", ref + dtype(0.9 * limit), ref)
+        with pytest.raises(G.GradingError, match="h: wrong values"):
+            G.check_array("h", ref + dtype(1.1 * limit), ref)
 
 
 # ------------------------------------------------ exercise 01: the RNN, by an independent hand

@@ -1,7 +1,4 @@
 """lstm_ref.signals: the synthetic ECG, its labels and anomalies, the splits, the metrics."""
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
@@ -21,12 +18,9 @@ def pair():
 
 # ------------------------------------------------------------------ the generator
 
-def test_imports_with_numpy_only():
-    code = ("import sys, lstm_ref.signals; print(sorted(m for m in "
-            "('torch', 'tensorflow', 'keras', 'scipy', 'pandas') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
-    assert out.stdout.strip() == "[]"
+def test_imports_with_numpy_only(imported_after):
+    heavy = ("torch", "tensorflow", "keras", "scipy", "pandas")
+    assert imported_after("import lstm_ref.signals", heavy) == []
 
 
 def test_shapes_and_dtypes(pair):
