@@ -1,10 +1,10 @@
 """nbgrader configuration of the course. Instructors run nbgrader's standard commands from
 this folder (see the instructor guide in the book):
 
-    nbgrader generate_assignment lstm_cell     # solutions/lstm_cell -> exercises/lstm_cell
-    nbgrader autograde lstm_cell               # submitted/<student>/lstm_cell -> autograded/...
-    python -m grader.parallel lstm_cell        # the same, several submissions at a time
-    nbgrader generate_feedback lstm_cell       # -> feedback/<student>/lstm_cell/*.html
+    nbgrader generate_assignment 02_lstm_cell  # solutions/02_lstm_cell -> exercises/02_lstm_cell
+    nbgrader autograde 02_lstm_cell            # submitted/<student>/02_lstm_cell -> autograded/...
+    python -m grader.parallel 02_lstm_cell     # the same, several submissions at a time
+    nbgrader generate_feedback 02_lstm_cell    # -> feedback/<student>/02_lstm_cell/*.html
     nbgrader export                            # -> grades.csv
 
 nbgrader runs `alembic` from PATH: run it with the course's virtual environment active
@@ -50,7 +50,8 @@ except ImportError as err:        # fail loudly: never grade unsandboxed by acci
 c.Autograde.sanitize_preprocessors = sandbox.sanitize_preprocessors()
 c.Autograde.autograde_preprocessors = sandbox.autograde_preprocessors()
 c.Autograde.exporter_class = sandbox.TolerantNotebookExporter
-# Limits of every grading kernel (and c.Execute.timeout above, per cell).
+# Limits of every grading kernel (and c.Execute.timeout above, per cell): the values the
+# instructor guide's table states (tests/test_hostile.py checks that they agree).
 c.SandboxedKernelManager.memory_limit = "4G"     # address space; TF + PyTorch reserve ~2 GiB
 c.SandboxedKernelManager.file_size_limit = "256M"  # largest file a kernel may write
 c.SandboxedKernelManager.tmp_size = "256M"       # its private /tmp, held in memory

@@ -3,6 +3,8 @@
 - grader.sandbox: the sandboxed kernel (bubblewrap, resource limits), the Execute step
   that grades a notebook whatever it does, and the reader of unreadable submissions;
   nbgrader_config.py plugs them into `nbgrader autograde`.
+- grader.userns: the start of the sandbox when the grader runs as root (the kernel then
+  runs as an unprivileged host user, not as root).
 - grader.integrity: noticing a notebook that changed the code its tests rely on.
 - grader.parallel: `python -m grader.parallel ASSIGNMENT --workers N`, autograding
   many submissions at once with the same grades as `nbgrader autograde`.

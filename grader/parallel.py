@@ -15,8 +15,8 @@ folder, and the student's scores and comments into the real gradebook (through
 nbgrader's Gradebook API). Only this process ever writes the real gradebook, so SQLite
 is never written by two processes at once. The gradebook may also be PostgreSQL (any
 database nbgrader's db_url accepts): the workers' copies are SQLite all the same. A
-submission whose grading fails, or outlasts --time-limit, changes nothing in the course:
-its worker is replaced and the others carry on.
+submission whose grading fails, or outlasts --time-limit, changes nothing in the course,
+and the others carry on; a worker that outlasts the limit, or dies, is replaced.
 
 What is graded is exactly what nbgrader would grade, after three repairs nbgrader does
 not make, each announced to the student in a note at the top of their feedback:
@@ -66,7 +66,6 @@ COMMENT_FIELDS = ("auto_comment", "manual_comment")
 class Result:
     student: str
     ok: bool
-    seconds: float
     detail: str = ""          # why it failed; the notes of the repairs when it did not
 
 
@@ -135,7 +134,6 @@ def needs_grading(coursedir, assignment, student, force):
     return new is not None and old is not None and new > old
 
 
-
 # ------------------------------------------------------------------ one submission
 
 def stage_submission(source, dest, expected, release):
@@ -180,7 +178,6 @@ def stage_submission(source, dest, expected, release):
             f"the notebook under its original name, or ask your instructor.")), dest / wanted)
         notes.append(f"no {wanted}: graded the release")
     return notes
-
 
 
 # ------------------------------------------------------------------ a worker
@@ -296,7 +293,6 @@ def replace_folder(new, dest):
         shutil.rmtree(old)
 
 
-
 def merge(coursedir, gradebook, assignment, student, data, work):
     """Copy what a worker produced for the student into the real course."""
     try:
@@ -341,10 +337,13 @@ class Worker:
             self.process.join()
 
 
-def grade_batch(course, assignment, workers=2, students=None, force=False, time_limit=3600,
+def grade_batch(course, assignment, workers=None, students=None, force=False, time_limit=3600,
                 keep=False, progress=True):
-    """Autograde the submissions of assignment in the course folder; returns the Results
-    (one per submission graded, in the order they finished)."""
+    """Autograde the submissions of assignment in the course folder with workers processes
+    (None: default_workers()); returns the Results (one per submission graded, in the
+    order they finished)."""
+    if workers is None:
+        workers = default_workers()
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
         raise ValueError(f"workers: expected an integer >= 1, got {workers!r}")
     if not isinstance(time_limit, (int, float)) or time_limit <= 0:
@@ -417,7 +416,7 @@ def grade_batch(course, assignment, workers=2, students=None, force=False, time_
                     raise SystemExit(f"error: {message[2]}")   # cannot start: nothing can work
                 elif message is not None:
                     student, ok, detail, data = message
-                    result = Result(student, ok, time.monotonic() - w.since, detail)
+                    result = Result(student, ok, detail)
                     w.student = None
                     if queue:
                         w.give(queue.pop())     # it grades the next while this one merges
@@ -428,7 +427,7 @@ def grade_batch(course, assignment, workers=2, students=None, force=False, time_
                     why = (f"not graded after {time_limit:g} s (--time-limit); stopped" if late
                            else "the grading process died")
                     if w.student:
-                        finish(Result(w.student, False, time.monotonic() - w.since, why))
+                        finish(Result(w.student, False, why))
                     w.stop(kill=True)
                     failed_workers.append(w.work)
                     pool.remove(w)

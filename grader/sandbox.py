@@ -22,8 +22,9 @@ privileges. Configured as in the course's nbgrader_config.py, `nbgrader autograd
   note on top, so it is graded 0 with the reason in its feedback
   (`TolerantNotebookExporter`).
 
-Only Linux with bubblewrap (`apt-get install bubblewrap`) and unprivileged user
-namespaces can run the sandbox; without it every kernel fails to start, loudly.
+Only Linux with bubblewrap (`apt-get install bubblewrap`) and user namespaces (unprivileged
+ones, for a grader that is not root) can run the sandbox; without them every kernel fails
+to start, loudly.
 `c.SandboxedExecute.sandbox = False` runs kernels as plain nbgrader does (keeping the
 rest), for a machine that cannot.
 """
@@ -48,9 +49,9 @@ from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Bool, Dict, Integer, List, Unicode, Union
 
 from . import integrity
+from .userns import SANDBOX_UID         # "nobody", the kernel's user inside the sandbox
 
 USERNS_HELPER = Path(__file__).with_name("userns.py")
-SANDBOX_UID = 65534                     # "nobody", inside the sandbox
 
 
 def parse_size(value, name="size"):
@@ -156,17 +157,14 @@ class SandboxedKernelManager(AsyncKernelManager):
         # it. Symbolic links are copied as links, never followed (a link to the gradebook
         # stays a dangling link inside the sandbox).
         shutil.copytree(cwd, work, symlinks=True)
-        log = open(self._scratch / "kernel.log", "ab")
         if os.geteuid() == 0:
             for path in (self._scratch / "run", *_walk(work)):
                 os.lchown(path, self.host_uid, self.host_uid)
             os.chown(self.connection_file, self.host_uid, self.host_uid)
         cmd = self.sandbox_command(kernel_cmd, kw.get("env") or dict(os.environ), inside_cwd=cwd)
-        kw.update(cwd=str(self._scratch), stdout=log, stderr=log)
-        try:
+        with open(self._scratch / "kernel.log", "ab") as log:     # the kernel keeps its own copy
+            kw.update(cwd=str(self._scratch), stdout=log, stderr=log)
             return await super()._async_launch_kernel(cmd, **kw)
-        finally:
-            log.close()
 
     _launch_kernel = _async_launch_kernel
 
@@ -407,8 +405,9 @@ class SandboxedExecute(Execute):
         status = km.exit_status() if hasattr(km, "exit_status") else None
         how = "" if status is None else f" ({_exit_status(status)})"
         memory = "runs out of memory"
-        if isinstance(km, SandboxedKernelManager) and parse_size(km.memory_limit):
-            memory += f" (the limit is {_human(parse_size(km.memory_limit))})"
+        limit = parse_size(km.memory_limit) if isinstance(km, SandboxedKernelManager) else 0
+        if limit:
+            memory += f" (the limit is {_human(limit)})"
         words = [line.strip() for line in (km.kernel_log() if hasattr(km, "kernel_log") else
                                            "").splitlines() if _news(line)]
         said = f" Its last words: {' | '.join(words[-3:])}" if words else ""

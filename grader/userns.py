@@ -21,7 +21,7 @@ import sys
 
 CLONE_NEWUSER = 0x10000000
 PR_SET_PDEATHSIG = 1
-SANDBOX_UID = 65534          # the user the kernel runs as, inside the namespace
+SANDBOX_UID = 65534          # the kernel's user inside the namespace (grader.sandbox's too)
 
 
 def main(argv):
