@@ -33,6 +33,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbgrader.api import Gradebook
+from traitlets.config.loader import PyFileConfigLoader
 
 from grader import integrity, parallel, sandbox
 from hostile import cases
@@ -252,6 +253,17 @@ def test_sizes_are_read(text, size):
 def test_bad_sizes_are_refused_by_name(text):
     with pytest.raises(ValueError, match="memory_limit"):
         sandbox.parse_size(text, "memory_limit")
+
+
+def test_the_guide_states_the_configured_limits():
+    """The instructor guide's table of limits says what nbgrader_config.py sets."""
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
+    table = re.findall(r"^\| `c\.(\w+)\.(\w+)` \| ([^|]+?) \|", (ROOT / "instructors" / "guide.md").read_text(),
+                       flags=re.M)
+    assert len(table) == 6, table
+    for section, trait, value in table:
+        stated = sandbox.parse_size(value.removesuffix(" s"), f"{section}.{trait} in the guide")
+        assert stated == sandbox.parse_size(config[section][trait]), (section, trait, value)
 
 
 def test_the_sandbox_never_shows_the_course(tmp_path):
