@@ -24,9 +24,11 @@ The checks, by exercise:
 - 03 (backpropagation): check_lstm_step_backward, check_lstm_backward,
   check_lstm_backward_many_to_one, check_numerical_gradient, check_rel_error.
 - 04 (Keras): check_keras_model, check_keras_compile, check_to_keras_lstm,
-  check_from_keras_lstm, check_keras_round_trip, check_sentiment_model; the generated
-  reviews: sentiment_data, sentiment_reviews, encode_reviews.
-- 05 (PyTorch): check_torch_lstm, check_torch_lstm_parameters, check_adding_model.
+  check_from_keras_lstm, check_keras_round_trip, check_sentiment_training (which runs
+  check_sentiment_model); the generated reviews: sentiment_data, sentiment_reviews,
+  encode_reviews.
+- 05 (PyTorch): check_torch_lstm, check_torch_lstm_parameters, check_adding_training
+  (which runs check_adding_model).
 - 06 (forecasting): check_make_windows, check_chronological_split, check_scaler,
   check_last_value, check_seasonal_naive, check_forecaster; the data: co2_monthly,
   forecasting_data.
@@ -47,12 +49,12 @@ from ..datasets import (NEGATIVE_WORDS, POSITIVE_WORDS, SENTIMENT_EXAMPLE, SENTI
                         windows)
 from .core import (RELATIVE_ONLY, GradingError, SHAPE_HINTS, check_array, check_gate_blocks,
                    run_student, step_cases, upstream, sequence_cases, long_sequence_case, unit_rows)  # noqa: F401
-from .lstm_cell import (check_sigmoid, check_lstm_step_forward, check_lstm_step_rollout,
-                        check_lstm_step_shapes)  # noqa: F401
+from .lstm_cell import (LSTM_STEP_ARGS, check_sigmoid, check_lstm_step_forward,
+                        check_lstm_step_rollout, check_lstm_step_shapes)  # noqa: F401
 from .rnn import (RNN_STEP_ARGS, RNN_SEQUENCE_ARGS, check_rnn_step_forward, check_rnn_forward,
                   check_rnn_step_backward, check_rnn_backward, check_rnn_backward_many_to_one,
                   check_gradient_by_lag, check_gradient_by_lag_long)  # noqa: F401
-from .backprop import (GIVEN_FORWARD, LSTM_STEP_ARGS, LSTM_SEQUENCE_ARGS, LSTM_STEP_GRADS,
+from .backprop import (GIVEN_FORWARD, LSTM_SEQUENCE_ARGS, LSTM_STEP_GRADS,
                        WEIGHT_GRADS, check_lstm_step_backward, check_lstm_backward,
                        check_lstm_backward_many_to_one, check_numerical_gradient, check_rel_error)  # noqa: F401
 from .keras import (KERAS_MODEL_SIZES, SENTIMENT_TEST_SEED, SENTIMENT_TEST_SIZE,

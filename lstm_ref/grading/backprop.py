@@ -3,11 +3,13 @@
 import numpy as np
 
 from .. import cells, gradcheck, sequence
+from ..gates import LSTM_GATES
 from ..tolerances import FLOAT64, GRADCHECK_MAX_ABS, GRADCHECK_NORMWISE, GRADCHECK_STEP
-from .core import (GradingError, RELATIVE_ONLY, SHAPE_HINTS, _as_array, _case, _check_finite,
-                   _check_shape, _explain, _forward_first, _outputs, _unchanged, check_array,
-                   check_gate_blocks, long_sequence_case, run_student, sequence_cases, step_cases,
-                   upstream)
+from .core import (GradingError, RELATIVE_ONLY, SHAPE_HINTS, _DH_IN_PLACE_FIX, _as_array, _case,
+                   _check_finite, _check_shape, _explain, _forward_first, _outputs, _unchanged,
+                   check_array, check_gate_blocks, long_sequence_case, run_student, sequence_cases,
+                   step_cases, upstream)
+from .lstm_cell import _check_states, _student_step
 from .rnn import _bptt_mistakes
 
 # ------------------------------------------------------- exercise 03: backpropagation
@@ -15,7 +17,6 @@ from .rnn import _bptt_mistakes
 # Exercise 03 gives students the forward pass (lstm_ref's step, so that it does not show the
 # answer of exercise 02): computing a forward step is not the work a backward check grades.
 GIVEN_FORWARD = ("sigmoid", "lstm_step_forward")
-LSTM_STEP_ARGS = ("x", "h_prev", "c_prev", "Wx", "Wh", "b")
 LSTM_SEQUENCE_ARGS = ("x", "Wx", "Wh", "b", "h0", "c0")
 LSTM_STEP_GRADS = ("dx", "dh_prev", "dc_prev", "dWx", "dWh", "db")
 WEIGHT_GRADS = ("dWx", "dWh", "db")
@@ -30,8 +31,9 @@ def _lstm_step_backward(dh_next, dc_next, cache, h_path=True, h_path_in_dc_prev=
     dc = dc_next + (dh_next * o * (1 - tanh_c**2) if h_path else 0.0)
     dc_prev = (dc if h_path_in_dc_prev else dc_next) * f
     slope = (lambda s: s * (1 - s)) if sigmoid_slope else (lambda s: 1 - s**2)
-    da = np.concatenate([dc * g * slope(i), dc * c_prev * slope(f),
-                         dc * i * ((1 - g**2) if g_slope else g * (1 - g)), do * slope(o)], axis=1)
+    blocks = {"i": dc * g * slope(i), "f": dc * c_prev * slope(f),
+              "g": dc * i * ((1 - g**2) if g_slope else g * (1 - g)), "o": do * slope(o)}
+    da = np.concatenate([blocks[name] for name in LSTM_GATES], axis=1)
     return da @ Wx.T, da @ Wh.T, dc_prev, x.T @ da, h_prev.T @ da, da.sum(axis=0)
 
 
@@ -73,11 +75,8 @@ def check_lstm_step_backward(lstm_step_forward, lstm_step_backward, outputs=LSTM
         def body(case=case):
             dh, dc = upstream(case)
             h_ref, c_ref, cache_ref = cells.lstm_step_forward(**case)
-            result = run_student("lstm_step_forward", lstm_step_forward,
-                                 *(case[k].copy() for k in LSTM_STEP_ARGS), allowed=GIVEN_FORWARD)
-            h, c, cache = _outputs("lstm_step_forward", result, 3, ("h_next", "c_next", "cache"))
-            _forward_first("lstm_step_forward", "lstm_step_backward", lambda: (
-                check_array("c_next", c, c_ref), check_array("h_next", h, h_ref)))
+            h, c, cache = _student_step(lstm_step_forward, case, allowed=GIVEN_FORWARD)
+            _forward_first("lstm_step_forward", "lstm_step_backward", lambda: _check_states(h, c, h_ref, c_ref))
             expected = cells.lstm_step_backward(dh, dc, cache_ref)
             result = run_student("lstm_step_backward", lstm_step_backward, dh.copy(), dc.copy(), cache,
                                  allowed=GIVEN_FORWARD)
@@ -118,12 +117,13 @@ def _check_lstm_backward_case(lstm_forward, lstm_backward, case, check_inputs=Fa
     passed = {k: v.copy() for k, v in args.items()}
     result = run_student("lstm_forward", lstm_forward, *passed.values(), allowed=GIVEN_FORWARD)
     h, _, cache = _outputs("lstm_forward", result, 3, ("h", "(h_T, c_T)", "cache"))
-    _forward_first("lstm_forward", "lstm_backward", lambda: check_array("h (every hidden state)", h, h_ref))
+    _forward_first("lstm_forward", "lstm_backward",
+                   lambda: check_array("h (every hidden state)", h, h_ref, hint=SHAPE_HINTS["h"]))
     dh = case["dh"].copy()
     result = run_student("lstm_backward", lstm_backward, dh, cache, allowed=GIVEN_FORWARD)
     got = _outputs("lstm_backward", result, 6, names)
     if check_inputs:
-        _unchanged("lstm_backward", "dh", case["dh"], dh)
+        _unchanged("lstm_backward", "dh", case["dh"], dh, fix=_DH_IN_PLACE_FIX)
         for k in args:
             _unchanged("lstm_forward and lstm_backward", k, args[k], passed[k])
     e = sequence.lstm_backward(case["dh"], cache_ref)

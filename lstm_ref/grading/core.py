@@ -279,19 +279,26 @@ def _forward_first(forward, backward, compare):
                            f"{forward} is not right yet. Fix it first:\n{err}") from None
 
 
-def _unchanged(name, argument, before, after):
-    """A function must not write into an array it was given (the caller may still need it)."""
+def _unchanged(name, argument, before, after, fix=None):
+    """A function must not write into an array it was given (the caller may still need it).
+    fix: what to do instead, said after the entry that changed (None: a general advice)."""
     if not np.array_equal(before, after):
         k = tuple(int(i) for i in np.argwhere(before != after)[0])
+        fix = fix or (f"compute new arrays instead of writing into {argument} (or work on "
+                      f"{argument}.copy())")
         raise GradingError(
             f"{name} changed its argument {argument} in place (entry {k} was {before[k]:.6g} and is "
-            f"{after[k]:.6g} after the call). The caller may still need it: compute new arrays "
-            f"(e.g. g = {argument}[:, t] + carried) instead of adding into {argument}.")
+            f"{after[k]:.6g} after the call). The caller may still need it: {fix}.")
+
+
+# What to do instead of adding the carried gradient into the caller's dh (backward through time).
+_DH_IN_PLACE_FIX = "compute new arrays (e.g. g = dh[:, t] + carried) instead of adding into dh"
 
 
 # ------------------------------------------------------------------------- inputs
 
 def _params(rng, D, H, k):
+    """Seeded weights of a cell with k gate blocks: Wx (D, kH), Wh (H, kH), b (kH,)."""
     return {"Wx": rng.standard_normal((D, k * H)) * 0.5, "Wh": rng.standard_normal((H, k * H)) * 0.5,
             "b": rng.standard_normal(k * H) * 0.5}
 
@@ -299,7 +306,8 @@ def _params(rng, D, H, k):
 def step_cases(k):
     """Inputs for one-step exercises, for a cell with k gate blocks: a hand-made case
     (small integers-over-ten, easy to follow by hand) and seeded random ones.
-    Yields (label, dict with x, h_prev, c_prev, Wx, Wh, b), float64."""
+    Yields (label, dict with x (B, D), h_prev and c_prev (B, H), Wx (D, kH), Wh (H, kH),
+    b (kH,)), float64."""
     B, D, H = 2, 3, 2
     grid = lambda *shape: (np.arange(np.prod(shape)).reshape(shape) % 7 - 3) / 10.0
     yield "the hand-made case (B=2, D=3, H=2)", {

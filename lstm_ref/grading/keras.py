@@ -366,7 +366,8 @@ def check_sentiment_model(model):
     _check_finite("your model's predictions", p)
     accuracy = float(np.mean((p[:, 0] > 0.5) == (y > 0.5)))
     majority = float(max(y.mean(), 1 - y.mean()))
-    example = float(np.asarray(model.predict(encode_reviews([SENTIMENT_EXAMPLE]), verbose=0)).ravel()[0])
+    example = float(np.asarray(run_student("model.predict", model.predict, encode_reviews([SENTIMENT_EXAMPLE]),
+                                           verbose=0)).ravel()[0])
     report = (f"held-out accuracy {accuracy:.3f} on {len(y)} reviews that the check draws itself (seed "
               f"{SENTIMENT_TEST_SEED}; your model never saw them); always answering the majority class "
               f"scores {majority:.3f}. P(positive | {SENTIMENT_EXAMPLE!r}) = {example:.3f}.")

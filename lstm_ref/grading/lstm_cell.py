@@ -6,9 +6,27 @@ import numpy as np
 
 from .. import cells
 from ..gates import LSTM_GATES, gate_slices
-from .core import GradingError, _case, _outputs, _params, check_array, run_student, step_cases
+from .core import (GradingError, _case, _explain, _outputs, _params, _unchanged, check_array,
+                   run_student, step_cases)
 
 # ------------------------------------------------------------ exercise 02: the LSTM cell
+
+LSTM_STEP_ARGS = ("x", "h_prev", "c_prev", "Wx", "Wh", "b")
+_STEP_OUTPUTS = ("h_next", "c_next", "cache")
+
+
+def _student_step(lstm_step_forward, case, allowed=("sigmoid",)):
+    """The student's (h_next, c_next, cache) for a step case, called with copies."""
+    result = run_student("lstm_step_forward", lstm_step_forward,
+                         *(case[k].copy() for k in LSTM_STEP_ARGS), allowed=allowed)
+    return _outputs("lstm_step_forward", result, 3, _STEP_OUTPUTS)
+
+
+def _check_states(h, c, h_ref, c_ref):
+    """A step's new states against the reference's, c_next first (h_next is made from it)."""
+    check_array("c_next", c, c_ref)
+    check_array("h_next", h, h_ref)
+
 
 def check_sigmoid(sigmoid):
     """sigmoid: exact, stable for large |x| (no overflow warning, no NaN), shape and dtype kept."""
@@ -50,24 +68,18 @@ def _lstm_mistakes():
 
 
 def check_lstm_step_forward(lstm_step_forward):
-    """lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b) -> (h_next, c_next, cache)."""
+    """lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b) -> (h_next, c_next, cache): x (B, D),
+    h_prev and c_prev (B, H), Wx (D, 4H), Wh (H, 4H), b (4H,), gate blocks i, f, g, o;
+    h_next and c_next (B, H). A wrong h_next is compared with the known mistakes (gate
+    order, activations, a missing gate) to name the likely cause."""
     for label, case in step_cases(4):
-        h_ref, c_ref, _ = cells.lstm_step_forward(**case)
-        result = run_student("lstm_step_forward", lstm_step_forward, *(case[k].copy() for k in
-                             ("x", "h_prev", "c_prev", "Wx", "Wh", "b")), allowed=("sigmoid",))
-        h, c, _ = _outputs("lstm_step_forward", result, 3, ("h_next", "c_next", "cache"))
-
-        def compare():
-            try:
-                check_array("c_next", c, c_ref)
-                check_array("h_next", h, h_ref)
-            except GradingError as err:
-                for cause, options in _lstm_mistakes():
-                    h_m, c_m = _lstm_step(**case, **options)
-                    if np.allclose(np.asarray(h, float), h_m, rtol=1e-8, atol=1e-10):
-                        raise GradingError(f"{err}\nLikely cause: {cause}.") from None
-                raise
-        _case("lstm_step_forward", label, compare)
+        def body(case=case):
+            h_ref, c_ref, _ = cells.lstm_step_forward(**case)
+            h, c, _ = _student_step(lstm_step_forward, case)
+            _explain(lambda: _check_states(h, c, h_ref, c_ref), (h,), [
+                (cause, lambda options=options: (_lstm_step(**case, **options)[0],))
+                for cause, options in _lstm_mistakes()])
+        _case("lstm_step_forward", label, body)
 
 
 def check_lstm_step_rollout(lstm_step_forward, T=20):
@@ -78,19 +90,20 @@ def check_lstm_step_rollout(lstm_step_forward, T=20):
         B, D, H = 3, 4, 5
         x = rng.standard_normal((B, T, D)).astype(dtype)
         p = {k: v.astype(dtype) for k, v in _params(rng, D, H, 4).items()}
-        h = c = h_ref = c_ref = np.zeros((B, H), dtype)
+        # Two arrays, not one: a change to c_prev in place must not show as one to h_prev.
+        h, c = np.zeros((B, H), dtype), np.zeros((B, H), dtype)
+        h_ref, c_ref = h, c
         for t in range(T):
-            before = [a.copy() for a in (x[:, t], h, c, *p.values())]
-            result = run_student("lstm_step_forward", lstm_step_forward, x[:, t], h, c, p["Wx"], p["Wh"], p["b"],
-                                 allowed=("sigmoid",))
-            if any(not np.array_equal(a, b) for a, b in zip(before, (x[:, t], h, c, *p.values()))):
-                raise GradingError("lstm_step_forward modified one of its inputs in place; "
-                                   "compute new arrays instead (e.g. c_next = f * c_prev + i * g)")
-            h, c, _ = _outputs("lstm_step_forward", result, 3, ("h_next", "c_next", "cache"))
+            args = dict(zip(LSTM_STEP_ARGS, (x[:, t], h, c, p["Wx"], p["Wh"], p["b"])))
+            before = {k: a.copy() for k, a in args.items()}
+            result = run_student("lstm_step_forward", lstm_step_forward, *args.values(), allowed=("sigmoid",))
+            for k in LSTM_STEP_ARGS:
+                _unchanged("lstm_step_forward", k, before[k], args[k],
+                           fix="compute new arrays instead (e.g. c_next = f * c_prev + i * g)")
+            h, c, _ = _outputs("lstm_step_forward", result, 3, _STEP_OUTPUTS)
             h_ref, c_ref, _ = cells.lstm_step_forward(x[:, t], h_ref, c_ref, **p)
             where = f"lstm_step_forward chained over {T} steps in {np.dtype(dtype).name}, at step {t}"
-            _case(where, "a random case (seed 400, B=3, D=4, H=5)", lambda: (
-                check_array("c_next", c, c_ref), check_array("h_next", h, h_ref)))
+            _case(where, "a random case (seed 400, B=3, D=4, H=5)", lambda: _check_states(h, c, h_ref, c_ref))
             if np.asarray(h).dtype != dtype:
                 raise GradingError(f"{where}: h_next has dtype {np.asarray(h).dtype}; a {np.dtype(dtype).name} "
                                    f"input should give a {np.dtype(dtype).name} result")
@@ -100,9 +113,7 @@ def check_lstm_step_rollout(lstm_step_forward, T=20):
 def check_lstm_step_shapes(lstm_step_forward):
     """Only the form of the answer: a 3-tuple whose h_next and c_next are (B, H) arrays."""
     for label, case in step_cases(4):
-        result = run_student("lstm_step_forward", lstm_step_forward, *(case[k].copy() for k in
-                             ("x", "h_prev", "c_prev", "Wx", "Wh", "b")), allowed=("sigmoid",))
-        h, c, _ = _outputs("lstm_step_forward", result, 3, ("h_next", "c_next", "cache"))
+        h, c, _ = _student_step(lstm_step_forward, case)
         for name, got in (("h_next", h), ("c_next", c)):
             shape = np.shape(got)
             if shape != case["h_prev"].shape:

@@ -3,8 +3,8 @@
 import numpy as np
 
 from .. import cells, probes, sequence
-from .core import (RELATIVE_ONLY, SHAPE_HINTS, _case, _explain, _forward_first, _outputs,
-                   _unchanged, check_array, long_sequence_case, run_student, sequence_cases,
+from .core import (RELATIVE_ONLY, SHAPE_HINTS, _DH_IN_PLACE_FIX, _case, _explain, _forward_first,
+                   _outputs, _unchanged, check_array, long_sequence_case, run_student, sequence_cases,
                    step_cases, unit_rows, upstream)
 
 # ------------------------------------------------------------------ exercise 01: the RNN
@@ -46,7 +46,7 @@ def _rnn_states(x, Wx, Wh, b, h0, from_h0=False):
     """Every state h_1..h_T, (B, T, H); from_h0: the mistake of reading h0 at every step."""
     h, hs = h0, []
     for t in range(x.shape[1]):
-        h = np.tanh(x[:, t] @ Wx + (h0 if from_h0 else h) @ Wh + b)
+        h = _rnn_step(x[:, t], h0 if from_h0 else h, Wx, Wh, b)
         hs.append(h)
     return np.stack(hs, axis=1)
 
@@ -156,11 +156,12 @@ def _check_rnn_backward_case(rnn_forward, rnn_backward, case, check_inputs=False
     passed = {k: v.copy() for k, v in args.items()}
     result = run_student("rnn_forward", rnn_forward, *passed.values())
     h, _, cache = _outputs("rnn_forward", result, 3, ("h", "h_T", "cache"))
-    _forward_first("rnn_forward", "rnn_backward", lambda: check_array("h (every hidden state)", h, h_ref))
+    _forward_first("rnn_forward", "rnn_backward",
+                   lambda: check_array("h (every hidden state)", h, h_ref, hint=SHAPE_HINTS["h"]))
     dh = case["dh"].copy()
     got = _outputs("rnn_backward", run_student("rnn_backward", rnn_backward, dh, cache), 5, names)
     if check_inputs:
-        _unchanged("rnn_backward", "dh", case["dh"], dh)
+        _unchanged("rnn_backward", "dh", case["dh"], dh, fix=_DH_IN_PLACE_FIX)
         for k in args:
             _unchanged("rnn_forward and rnn_backward", k, args[k], passed[k])
     e = sequence.rnn_backward(case["dh"], cache_ref)
