@@ -78,7 +78,7 @@ def _split_result(split_and_scale, series, n_val, n_test):
         if np.ndim(value) != 0:
             raise GradingError(f"split_and_scale: {name} should be one number (the whole training part's), got "
                                f"an array of shape {np.shape(value)}")
-    parts = [_as_array(f"split_and_scale's {n}", p) for n, p in zip(("train", "val", "test"), (train, val, test))]
+    parts = [_as_array(f"split_and_scale's {n}", p) for n, p in zip(reference.PARTS, (train, val, test))]
     return parts, float(mean), float(std)
 
 
@@ -89,8 +89,8 @@ def check_chronological_split(split_and_scale):
     for label, series, n_val, n_test in _split_cases():
         def body(series=series, n_val=n_val, n_test=n_test):
             parts, mean, std = _split_result(split_and_scale, series, n_val, n_test)
-            n_train = len(series) - n_val - n_test
-            want = (n_train, n_val, n_test)
+            slices = reference.chronological_split(series, n_val, n_test)
+            want = tuple(s.size for s in slices)
             got = tuple(p.size for p in parts)
             if got != want:
                 raise GradingError(f"train, val and test have {got} values; expected (len(series) - n_val - "
@@ -98,14 +98,12 @@ def check_chronological_split(split_and_scale):
             if not (np.isfinite(mean) and np.isfinite(std) and std > 0):
                 raise GradingError(f"the scaler (mean {mean}, std {std}) cannot be undone: std must be a "
                                    f"positive number.")
-            slices = (series[:n_train], series[n_train:n_train + n_val], series[n_train + n_val:])
-            names = ("train", "val", "test")
             raw = [p.ravel() for p in parts]
             if all(np.allclose(r, s) for r, s in zip(raw, slices)) and not np.isclose(std, 1.0):
                 raise GradingError("the three parts are the raw values, not scaled: return (part - mean) / std.")
             back = [r * std + mean for r in raw]
             try:
-                for name, b, s in zip(names, back, slices):
+                for name, b, s in zip(reference.PARTS, back, slices):
                     check_array(f"{name} (read back as {name} * std + mean)", b, s)
             except GradingError as err:
                 if n_val == n_test and np.allclose(back[1], slices[2]) and np.allclose(back[2], slices[1]):
@@ -130,8 +128,8 @@ def check_scaler(split_and_scale):
     for label, series, n_val, n_test in _split_cases():
         def body(series=series, n_val=n_val, n_test=n_test):
             parts, mean, std = _split_result(split_and_scale, series, n_val, n_test)
-            n_train = len(series) - n_val - n_test
-            train = series[:n_train]
+            slices = reference.chronological_split(series, n_val, n_test)
+            train, n_train = slices[0], len(slices[0])
             scaler = reference.StandardScaler().fit(train)
             want = np.array([scaler.mean, scaler.std])
             got = np.array([mean, std])
@@ -147,8 +145,7 @@ def check_scaler(split_and_scale):
                 ("std uses ddof=1 (the sample standard deviation); the exercise asks for np.std's default, ddof=0",
                  lambda: (np.array([train.mean(), train.std(ddof=1)]),))]
             _explain(lambda: check_array("(mean, std) of the scaler", got, want), (got,), mistakes)
-            slices = (train, series[n_train:n_train + n_val], series[n_train + n_val:])
-            for name, part, s in zip(("train", "val", "test"), parts, slices):
+            for name, part, s in zip(reference.PARTS, parts, slices):
                 check_array(f"the scaled {name} part", part.ravel() if part.size == s.size else part,
                             (s - want[0]) / want[1], hint="One scaled value per value of the part.")
         _case("split_and_scale", label, body)
@@ -233,14 +230,12 @@ def forecasting_data():
     mean and std (ppm), and test_dates, the months of the test targets."""
     s = co2_monthly()
     values = s.to_numpy()
-    n_train = len(values) - FORECAST_VAL - FORECAST_TEST
-    scaler = reference.StandardScaler().fit(values[:n_train])
-    mean, std = scaler.mean, scaler.std
+    train, _, _ = reference.chronological_split(values, FORECAST_VAL, FORECAST_TEST)
+    scaler = reference.StandardScaler().fit(train)
     X, y = windows(scaler.transform(values), FORECAST_LOOKBACK, 1)
-    target = np.arange(FORECAST_LOOKBACK, len(values))           # the month that window k forecasts
-    parts = {"train": target < n_train, "val": (target >= n_train) & (target < n_train + FORECAST_VAL),
-             "test": target >= n_train + FORECAST_VAL}
-    data = {"mean": float(mean), "std": float(std), "test_dates": s.index[target[parts["test"]]]}
+    target = reference.target_times(len(values), FORECAST_LOOKBACK, 1)[:, 0]   # the month window k forecasts
+    parts = reference.window_parts(len(values), FORECAST_LOOKBACK, 1, FORECAST_VAL, FORECAST_TEST)
+    data = {"mean": scaler.mean, "std": scaler.std, "test_dates": s.index[target[parts["test"]]]}
     for name, rows in parts.items():
         data[f"X_{name}"], data[f"y_{name}"] = X[rows], y[rows]
     return data
@@ -268,9 +263,10 @@ def check_forecaster(fit_forecaster):
     std, mean = data["std"], data["mean"]
     truth = data["y_test"] * std + mean
     ppm = pred * std + mean
-    mae = float(np.mean(np.abs(ppm - truth)))
-    baselines = {"last value": float(np.mean(np.abs(data["X_test"][:, -1] * std + mean - truth))),
-                 "seasonal naive": float(np.mean(np.abs(data["X_test"][:, -SEASON] * std + mean - truth)))}
+    mae = reference.mae(truth, ppm)
+    baselines = {name: reference.mae(truth, baseline(data["X_test"]) * std + mean) for name, baseline in (
+        ("last value", reference.last_value_forecast),
+        ("seasonal naive", lambda X: reference.seasonal_naive_forecast(X, 1, SEASON)))}
     dates = data["test_dates"]
     table = (f"One month ahead over the test period {dates[0]:%Y-%m} to {dates[-1]:%Y-%m} ({len(truth)} months), "
              f"fitted on {len(fit_args[0])} training and {len(fit_args[2])} validation windows only; MAE in ppm:\n"
