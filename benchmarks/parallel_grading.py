@@ -27,16 +27,14 @@ from grader import parallel
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))      # the tests' submissions: one definition
-from submissions import KINDS, gradebook_contents, lstm_cell_course  # noqa: E402
+from submissions import KINDS, course_env, gradebook_contents, lstm_cell_course  # noqa: E402
 
 BIN = Path(sys.executable).parent
 ASSIGNMENT = "02_lstm_cell"
 
 
 def run(args, cwd):
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")  # nbgrader calls alembic
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
-    out = subprocess.run([str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True)
+    out = subprocess.run([str(a) for a in args], cwd=cwd, env=course_env(), capture_output=True, text=True)
     if out.returncode != 0:
         raise SystemExit(f"{' '.join(map(str, args))} failed:\n{out.stdout}\n{out.stderr}")
     return out

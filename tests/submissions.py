@@ -17,6 +17,15 @@ from nbgrader.api import Gradebook
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
+
+def course_env(**extra):
+    """The environment to run nbgrader and grader.parallel in, from a course folder: this
+    environment's bin/ first on PATH (nbgrader runs alembic from PATH), the repository on
+    PYTHONPATH (for `python -m grader.parallel`), and the variables in extra."""
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
+    return dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}", PYTHONPATH=path,
+                **extra)
+
 SOLUTION_MARKERS = re.compile(r"^\s*### (BEGIN|END) SOLUTION\n", flags=re.M)
 
 
@@ -60,8 +69,7 @@ def lstm_cell_course(folder, count, name="student{:03d}", config=""):
     folder, a = Path(folder), "02_lstm_cell"
     (folder / "nbgrader_config.py").write_text((ROOT / "nbgrader_config.py").read_text() + config)
     shutil.copytree(ROOT / "solutions" / a, folder / "solutions" / a)
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")   # nbgrader calls alembic
-    out = subprocess.run([str(BIN / "nbgrader"), "generate_assignment", a], cwd=folder, env=env,
+    out = subprocess.run([str(BIN / "nbgrader"), "generate_assignment", a], cwd=folder, env=course_env(),
                          capture_output=True, text=True)
     if out.returncode != 0:
         raise RuntimeError(f"nbgrader generate_assignment {a} failed:\n{out.stdout}\n{out.stderr}")

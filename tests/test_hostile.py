@@ -37,6 +37,7 @@ from traitlets.config.loader import PyFileConfigLoader
 
 from grader import integrity, parallel, sandbox
 from hostile import cases
+from submissions import course_env
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -54,10 +55,8 @@ MARK = "GRADER_HOSTILE_TEST"          # in the environment of every process the 
 
 
 def run(args, cwd):
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}",   # nbgrader calls alembic
-               PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p))
-    env[MARK] = str(cwd)
-    return subprocess.run([str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True)
+    return subprocess.run([str(a) for a in args], cwd=cwd, env=course_env(**{MARK: str(cwd)}),
+                          capture_output=True, text=True)
 
 
 def make_course(path, students):

@@ -17,6 +17,7 @@ import zipfile
 from pathlib import Path
 
 import nbformat
+from submissions import answered, course_env, solution_answers
 
 ROOT = Path(__file__).resolve().parents[1]
 GUIDE = ROOT / "instructors" / "guide.md"
@@ -37,15 +38,7 @@ def guide_commands():
 
 def solved(notebook):
     """The notebook with every solution cell's answer taken from the source notebook."""
-    source = nbformat.read(ROOT / "solutions" / "02_lstm_cell" / "lstm_cell.ipynb", as_version=4)
-    answers = {c.metadata["nbgrader"]["grade_id"]: c.source for c in source.cells
-               if c.metadata.get("nbgrader", {}).get("solution")}
-    nb = nbformat.read(notebook, as_version=4)
-    for cell in nb.cells:
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if gid in answers:
-            cell.source = re.sub(r"^\s*### (BEGIN|END) SOLUTION\n", "", answers[gid], flags=re.M)
-    return nb
+    return answered(notebook, solution_answers(ROOT / "solutions" / "02_lstm_cell" / "lstm_cell.ipynb"))
 
 
 def test_the_guide_runs_and_grades_correctly(tmp_path):
@@ -55,7 +48,7 @@ def test_the_guide_runs_and_grades_correctly(tmp_path):
     shutil.copy(ROOT / "nbgrader_config.py", course)
     for folder in ("solutions", "exercises"):
         shutil.copytree(ROOT / folder, course / folder)
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
+    env = course_env()
     release = course / "exercises" / "02_lstm_cell" / "lstm_cell.ipynb"
 
     def check_the_route_without_jupyterhub():

@@ -23,7 +23,7 @@ import pytest
 from nbgrader.api import Gradebook, MissingEntry
 
 from grader import parallel
-from submissions import gradebook_contents, lstm_cell_course, lstm_cell_submission
+from submissions import course_env, gradebook_contents, lstm_cell_course, lstm_cell_submission
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -35,9 +35,7 @@ def sqlite(course):
 
 
 def run(args, cwd):
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}",   # nbgrader calls alembic
-               PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p))
-    out = subprocess.run([str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True)
+    out = subprocess.run([str(a) for a in args], cwd=cwd, env=course_env(), capture_output=True, text=True)
     assert out.returncode == 0, f"{args} failed:\n{out.stdout}\n{out.stderr}"
     return out.stdout + out.stderr
 
@@ -121,10 +119,8 @@ def test_a_submission_over_the_time_limit_fails_alone(courses, tmp_path):
                                            "complete")), ("bob", looping)):
         (course / "submitted" / student / A).mkdir(parents=True)
         nbformat.write(nb, course / "submitted" / student / A / "lstm_cell.ipynb")
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}",
-               PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p))
     out = subprocess.run([sys.executable, "-m", "grader.parallel", A, "--workers", "2",
-                          "--time-limit", "25", "--no-progress"], cwd=course, env=env,
+                          "--time-limit", "25", "--no-progress"], cwd=course, env=course_env(),
                          capture_output=True, text=True)
     said = out.stdout + out.stderr
     assert out.returncode == 1, said
