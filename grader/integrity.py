@@ -20,7 +20,8 @@ namespace, and hands back one string (via user_expressions).
 import ast
 
 # Runs inside the kernel: exec'd with PATTERNS, CONTENT (module patterns whose plain data
-# is compared by value) and OUT (a dict receiving the result) in its namespace.
+# is compared by value), HOOKS (the name of the hooks' entry) and OUT (a dict receiving
+# the result) in its namespace.
 _FINGERPRINT_SOURCE = r'''
 import builtins as _builtins, sys as _sys, types as _types
 
@@ -74,7 +75,55 @@ def _fingerprint(patterns, content):
                 for attr in sorted(a for a in list(vars(v)) if isinstance(a, str)):
                     if attr not in ("__dict__", "__weakref__", "__doc__", "__module__"):
                         items.append((name + "." + key + "." + attr, _value(vars(v)[attr], False)))
+    items.append((HOOKS, _hooks()))
     return ";".join(k + "=" + val for k, val in items)
+
+# Where the code of Python itself and of the installed packages lives: a hook whose code
+# comes from anywhere else was written in the notebook.
+_INSTALLED = tuple(sorted({_sys.prefix, _sys.base_prefix, _sys.exec_prefix}))
+
+def _foreign(f):
+    """Whether f (a function, a method, or an object such as an AST transformer) runs
+    code written outside the installed packages."""
+    f = getattr(f, "__func__", f)
+    code = getattr(f, "__code__", None)
+    if code is not None:
+        return not code.co_filename.startswith(_INSTALLED)
+    for klass in type(f).__mro__:
+        for v in list(vars(klass).values()):
+            code = getattr(getattr(v, "__func__", v), "__code__", None)
+            if code is not None and not code.co_filename.startswith(_INSTALLED):
+                return True
+    return False
+
+def _hooks():
+    """The notebook's own code among what runs a cell: IPython's event callbacks, input
+    and AST transformers, its custom exception handler, display and exception hooks, and
+    methods of the shell and the kernel replaced on the instance. Such a hook can rewrite
+    or hide a test, so none may appear."""
+    found = []
+    ipython = _sys.modules.get("IPython")
+    ip = ipython.get_ipython() if ipython is not None else None
+    if ip is not None:
+        for event, callbacks in getattr(getattr(ip, "events", None), "callbacks", {}).items():
+            found += ["event " + event for f in callbacks if _foreign(f)]
+        for name in ("ast_transformers", "input_transformers_post", "input_transformers_cleanup"):
+            found += [name for f in getattr(ip, name, []) if _foreign(f)]
+        manager = getattr(ip, "input_transformer_manager", None)
+        for name in ("cleanup_transforms", "line_transforms"):
+            found += ["input_transformer_manager." + name for f in getattr(manager, name, []) if _foreign(f)]
+        if getattr(ip, "custom_exceptions", ()):
+            found.append("custom_exceptions")
+        for owner, label in ((ip, "shell"), (getattr(ip, "kernel", None), "kernel")):
+            for key, v in list(getattr(owner, "__dict__", {}).items()):
+                if callable(v) and hasattr(type(owner), key) and _foreign(v):
+                    found.append(label + "." + key)
+    for key in ("displayhook", "excepthook"):
+        if _foreign(getattr(_sys, key, None)):
+            found.append("sys." + key)
+    if _sys.gettrace() is not None:
+        found.append("sys.settrace")
+    return ",".join(sorted(set(found)))
 
 for _name in PATTERNS:
     if not _name.endswith(".*") and _name not in ("sys", "builtins"):
@@ -84,6 +133,9 @@ for _name in PATTERNS:
             pass
 OUT["fp"] = _fingerprint(PATTERNS, CONTENT)
 '''
+
+
+HOOKS = "the kernel's hooks"      # the fingerprint's entry for them; its value names them
 
 
 def request(patterns, content):
@@ -96,7 +148,7 @@ def request(patterns, content):
     """
     code = (f"__grader_fp__ = {{}}\n"
             f"exec({_FINGERPRINT_SOURCE!r}, {{'PATTERNS': {list(patterns)!r}, "
-            f"'CONTENT': {list(content)!r}, 'OUT': __grader_fp__, "
+            f"'CONTENT': {list(content)!r}, 'HOOKS': {HOOKS!r}, 'OUT': __grader_fp__, "
             f"'__builtins__': __builtins__}})\n"
             f"__grader_fp__ = __grader_fp__['fp']\n")
     return code, {"fp": "__grader_fp__"}
@@ -120,7 +172,8 @@ def parse(reply):
 def changes(before, after, limit=5):
     """The protected names that differ between two fingerprints, as a sentence part
     (empty if none). Names that appeared later (modules imported since) are ignored."""
-    changed = sorted(name for name, token in before.items() if after.get(name) != token)
+    changed = sorted(name + (f" ({after.get(name) or 'removed'})" if name == HOOKS else "")
+                     for name, token in before.items() if after.get(name) != token)
     if not changed:
         return ""
     shown = ", ".join(changed[:limit])

@@ -304,11 +304,49 @@ def _error(ename, evalue):
 
 
 def _stream(text):
-    return NotebookNode(output_type="stream", name="stderr", text=text)
+    """A note of the grader's own, on stdout: nbgrader zeroes a graded cell with stderr."""
+    return NotebookNode(output_type="stream", name="stdout", text=text)
 
 
 def _is_graded(cell):
     return cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade", False)
+
+
+def _is_test(cell):
+    """An autograder test: a graded code cell that is not a student's answer."""
+    return _is_graded(cell) and not cell.metadata["nbgrader"].get("solution", False)
+
+
+def only_the_checks_decide(outputs, passed):
+    """A test cell's outputs rewritten so that nbgrader's score is the checks' verdict.
+
+    nbgrader (`nbgrader.utils.determine_grade`) scores a test cell from its outputs: an
+    `execute_result` is read as partial credit (full credit when it is not a number) even
+    when an error follows it, and any stderr text gives 0. Here a cell scores full marks
+    when its code ran to the end (passed: the kernel's reply said "ok" and the grader
+    found nothing wrong) and zero when it did not, whatever the code printed or displayed:
+    stderr becomes stdout, an execute_result becomes display_data (shown the same), and an
+    error output in a cell that passed (displayed, not raised) becomes text. A cell that
+    failed keeps its error, or gets one if the student's code hid it.
+    """
+    kept = []
+    for out in outputs:
+        kind = out.get("output_type")
+        if kind == "stream" and out.get("name") == "stderr":
+            out = NotebookNode(output_type="stream", name="stdout", text=out.get("text", ""))
+        elif kind == "execute_result":
+            out = NotebookNode(output_type="display_data", data=out.get("data", {}),
+                               metadata=out.get("metadata", {}))
+        elif kind == "error" and passed:
+            text = "\n".join(out.get("traceback") or [f"{out.get('ename')}: {out.get('evalue')}"])
+            out = NotebookNode(output_type="stream", name="stdout",
+                               text=f"[An error was displayed, not raised; the checks passed.]\n{text}\n")
+        kept.append(out)
+    if not passed and not any(o.get("output_type") == "error" for o in kept):
+        kept.append(_error("GradingError", (
+            "the checks of this cell did not run to the end, and the error that stopped them "
+            "was not shown (your code hid it): this test earns no points.")))
+    return kept
 
 
 class SandboxedExecute(Execute):
@@ -329,8 +367,10 @@ class SandboxedExecute(Execute):
         "cell; a test run after they changed earns nothing.")).tag(config=True)
     protected_modules = List(Unicode(), [
         "builtins", "sys", "math", "numpy", "numpy.random", "numpy.linalg", "numpy.testing",
-        "lstm_ref", "lstm_ref.grading", "lstm_ref.*"], help=(
-        "Modules whose attributes a notebook must not change ('pkg.*': its submodules)."
+        "lstm_ref", "lstm_ref.grading", "lstm_ref.*", "IPython.core.interactiveshell",
+        "ipykernel.zmqshell", "ipykernel.ipkernel", "ipykernel.kernelbase"], help=(
+        "Modules whose attributes a notebook must not change ('pkg.*': its submodules); "
+        "those that run a cell are among them, since a change there can hide a failed test."
     )).tag(config=True)
     compare_values_of = List(Unicode(), ["lstm_ref", "lstm_ref.*"], help=(
         "Of those, the modules whose public data (tolerances, tables) is compared by "
@@ -352,9 +392,24 @@ class SandboxedExecute(Execute):
         self._stopped = None            # why the remaining cells are not run
         self._snapshot = None           # the protected modules, before any cell ran
         self._output_size = {}
+        self._status = None             # the kernel's reply to the last cell: "ok", "error"
         return super().preprocess(nb, resources, km)
 
+    def on_cell_executed(self, **kw):
+        super().on_cell_executed(**kw)
+        self._status = kw["execute_reply"]["content"].get("status")
+
     def preprocess_cell(self, cell, resources, index):
+        if not _is_test(cell):
+            return self._run(cell, resources, index)
+        # The score of a test is decided here, by whether its checks ran to the end,
+        # never by what it printed or displayed (see only_the_checks_decide).
+        self._status = None
+        cell, resources = self._run(cell, resources, index)
+        cell.outputs = only_the_checks_decide(cell.outputs, passed=self._status == "ok")
+        return cell, resources
+
+    def _run(self, cell, resources, index):
         if cell.cell_type != "code" or not cell.source.strip():
             return super().preprocess_cell(cell, resources, index)
         if self._stopped:
@@ -376,6 +431,7 @@ class SandboxedExecute(Execute):
                         f"which the tests rely on. The autograder only trusts tests that run "
                         f"with the course's code, NumPy and Python as they are; remove the "
                         f"code that replaces or modifies them."))]
+                    self._status = "refused"
                     return cell, self.resources
             result = super().preprocess_cell(cell, resources, index)
             if graded:
@@ -384,6 +440,7 @@ class SandboxedExecute(Execute):
                     cell.outputs.append(_error("GradingError", (
                         f"while this test ran, your code changed {changed}, which the tests "
                         f"rely on, so its result cannot be trusted and earns no points.")))
+                    self._status = "refused"
             return result
         except DeadKernelError:
             self._stop(cell, self._death_reason())
@@ -396,6 +453,7 @@ class SandboxedExecute(Execute):
         return cell, self.resources
 
     def _stop(self, cell, reason, ename="KernelDied"):
+        self._status = "stopped"
         cell.outputs.append(_error(ename, (
             f"{reason}. The cells after this one were not run and earn no points.")))
         self._stopped = f"not run, because the kernel stopped in an earlier cell: {reason}."

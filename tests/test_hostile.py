@@ -194,7 +194,8 @@ def test_the_sandbox_hides_the_course(batch):
     assert "READ" not in said and "wrote " not in said, said
 
 
-PLAIN = ["kills_kernel", "duplicated_test", "empty_file", "patches_checker"]
+PLAIN = ["kills_kernel", "duplicated_test", "empty_file", "patches_checker", "forges_output",
+         "noisy_honest", "hides_failures", "delegates_to_a_started_thread"]
 
 
 def test_plain_nbgrader_with_the_course_configuration(tmp_path):

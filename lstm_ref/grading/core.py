@@ -2,19 +2,17 @@
 the student's function (and refusing work delegated to lstm_ref), and the inputs the
 checks feed it.
 """
+import functools
+import os
 import sys
 import threading
 from contextlib import contextmanager, nullcontext
-from pathlib import Path
 
 import numpy as np
 
 from ..gates import LSTM_GATES, gate_slices
 from ..init import orthogonal
 from ..tolerances import FLOAT64, elementwise
-
-# lstm_ref/, whose modules are the reference a student must not call
-PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
 # Values spanning many decades (gradient norms against lag) are compared relatively only:
 # an absolute floor would accept anything below it, which is exactly where they live.
@@ -152,29 +150,144 @@ def _explain(compare, got, mistakes, note="", rtol=1e-8, atol=1e-10):
 
 # --------------------------------------------------------- work that was not done
 
+# The functions of lstm_ref that load the exercises' data: no computation a student is asked
+# to write. Cutting a series into windows is (exercise 06), so datasets.windows counts.
+DATA_FUNCTIONS = {"sentiment_reviews", "encode_reviews", "sentiment_data", "co2_monthly"}
+# Modules of lstm_ref that are no reference: the checks, and the checks of arguments.
+_NOT_REFERENCE = ("lstm_ref.grading", "lstm_ref.checks")
+
+
+class _Reference:
+    """Every function of lstm_ref's computation, and how to make them unavailable.
+
+    functions: {name ("lstm_ref.cells.lstm_step_forward", "lstm_ref.train.Regressor.fit"):
+    the function object}, of every submodule (all imported here, so that none is loaded
+    later with functions of its own) except the checks and the data loaders; codes: the
+    code objects of lstm_ref's own functions but the checks' (and what they nest), by
+    identity, since a file name can be forged and an identity cannot: a call from one of
+    them is the reference using its helpers, not the student's code.
+    """
+
+    def __init__(self):
+        import importlib
+        import pkgutil
+        import types
+        root = importlib.import_module("lstm_ref")
+        home = os.path.dirname(root.__file__) + os.sep
+        for info in pkgutil.walk_packages(root.__path__, "lstm_ref."):
+            importlib.import_module(info.name)
+        self.functions, self.codes = {}, set()
+        for modname, module in list(sys.modules.items()):
+            if not (modname == "lstm_ref" or modname.startswith("lstm_ref.")):
+                continue
+            for key, value in list(vars(module).items()):
+                owner = getattr(value, "__module__", None)
+                if owner != modname:
+                    continue            # imported from elsewhere: counted where it lives
+                pairs = [(key, value)]
+                if isinstance(value, type):
+                    pairs = [(f"{key}.{k}", getattr(v, "__func__", v)) for k, v in vars(value).items()]
+                for name, fn in pairs:
+                    if not (isinstance(fn, types.FunctionType)
+                            and fn.__code__.co_filename.startswith(home)):
+                        continue                # e.g. a namedtuple's methods, made elsewhere
+                    if not modname.startswith("lstm_ref.grading"):
+                        self._codes(fn.__code__)   # the checks' own code is no way in
+                    if (modname.startswith(_NOT_REFERENCE) or name in DATA_FUNCTIONS
+                            or fn.__name__ == "<lambda>"):
+                        continue
+                    self.functions[f"{modname}.{name}"] = fn
+        self.stand_ins = {}             # name: the code object it wears while unavailable
+
+    def _codes(self, code):
+        self.codes.add(code)
+        for const in code.co_consts:
+            if hasattr(const, "co_code"):
+                self._codes(const)
+
+    def stand_in(self, name):
+        """The code object that the function `name` wears while a student's function runs:
+        called, it asks _entered whether its caller may have the real function."""
+        if name not in self.stand_ins:
+            n = len(self.functions[name].__code__.co_freevars)   # must match the closure's
+            free = [f"_v{k}" for k in range(n)]
+            src = ("def _outer():\n" + "".join(f"    {v} = None\n" for v in free) +
+                   "    def stand_in(*args, **kwargs):\n" +
+                   (f"        ({', '.join(free)},)\n" if n else "") +
+                   "        import lstm_ref.grading.core as core\n"
+                   f"        return core._entered({name!r})(*args, **kwargs)\n"
+                   "    return stand_in\n")
+            space = {}
+            exec(compile(src, "<lstm_ref.grading: the reference is unavailable>", "exec"), space)
+            self.stand_ins[name] = space["_outer"]().__code__
+            self.codes.add(self.stand_ins[name])    # a stand-in calling its real function is inside
+        return self.stand_ins[name]
+
+
+# While a student's function runs: {"real": {name: (code, ...)}, "calls": [names]}.
+_UNAVAILABLE = None
+
+
+@functools.lru_cache(maxsize=None)      # made once, when first needed; no module global changes
+def _reference():
+    return _Reference()
+
+
+def _entered(name):
+    """Called by the stand-in of the function `name`: the real function when the caller is
+    lstm_ref's own code (the reference may use its helpers, an allowed function its inner
+    ones), else the call is recorded and refused."""
+    import types
+    caller = sys._getframe(2).f_code            # 0: here, 1: the stand-in, 2: its caller
+    state = _UNAVAILABLE
+    if state is not None and name in state["real"]:
+        fn, code = _reference().functions[name], state["real"][name]
+        if caller in _reference().codes:
+            real = types.FunctionType(code, fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__)
+            real.__kwdefaults__ = fn.__kwdefaults__
+            return real
+        state["calls"].append(name)
+    raise GradingError(f"{name} is not available to your code while it is graded: the exercise "
+                       f"asks you to write that computation yourself.")
+
+
 @contextmanager
-def _watch_reference_calls():
+def _reference_unavailable(allowed=()):
+    """While the block runs, every function of lstm_ref's computation (but those named in
+    allowed) wears a stand-in code object: however the student's code reaches it (the
+    module attribute, a copy made earlier, a closure, a thread or an executor started
+    before), calling it is recorded and refused. Yields the list of names called."""
+    global _UNAVAILABLE
+    ref = _reference()
+    chosen = {name: fn for name, fn in ref.functions.items() if name.rsplit(".", 1)[-1] not in allowed}
+    state = {"real": {name: fn.__code__ for name, fn in chosen.items()}, "calls": []}
+    _UNAVAILABLE = state
+    try:
+        for name, fn in chosen.items():
+            fn.__code__ = ref.stand_in(name)
+        yield state["calls"]
+    finally:
+        for name, fn in chosen.items():
+            fn.__code__ = state["real"][name]
+        _UNAVAILABLE = None
+
+
+@contextmanager
+def _watch_reference_calls(allowed=()):
     """Record the calls that code outside lstm_ref makes into lstm_ref's computation
-    (everything but this module and the input checks) while the block runs."""
+    while the block runs, in this thread and in the threads it starts. A code object
+    reaches the reference however it was made (compiled under the package's file names,
+    a function rebuilt from the reference's code): lstm_ref's code is known by identity."""
+    ref = _reference()
+    real = {fn.__code__: name for name, fn in ref.functions.items()
+            if name.rsplit(".", 1)[-1] not in allowed}
     calls = []
-    outside = {"checks.py", "__init__.py"}      # (the checks themselves live in grading/)
-    # Loading the exercises' data is no computation a student is asked to write; cutting a
-    # series into windows is (exercise 06), so datasets.windows still counts.
-    data = {"sentiment_reviews", "encode_reviews", "sentiment_data", "co2_monthly"}
-
-    def inside(code):
-        path = Path(code.co_filename)
-        return path.parent == PACKAGE_DIR and path.name not in outside
-
-    def reference(code):
-        return inside(code) and not (code.co_filename.endswith("datasets.py") and code.co_name in data)
 
     def profile(frame, event, arg):
-        # Only the entry into the reference counts, not the reference's own inner calls, nor
-        # the first import of one of its modules (running the module's code is no computation).
-        if (event == "call" and reference(frame.f_code) and frame.f_code.co_name != "<module>"
-                and not (frame.f_back and inside(frame.f_back.f_code))):
-            calls.append(f"lstm_ref.{Path(frame.f_code.co_filename).stem}.{frame.f_code.co_name}")
+        # Only the entry into the reference counts, not the reference's own inner calls.
+        if event == "call" and frame.f_code in real and not (
+                frame.f_back and frame.f_back.f_code in ref.codes):
+            calls.append(real[frame.f_code])
     previous, previous_threads = sys.getprofile(), threading.getprofile()
     sys.setprofile(profile)
     threading.setprofile(profile)       # threads the student starts are watched too
@@ -234,7 +347,9 @@ def run_student(name, fn, *args, allowed=(), watch=True, **kwargs):
     """
     if not callable(fn):
         raise GradingError(f"{name}: expected a function, got {type(fn).__name__}")
-    with (_watch_reference_calls() if watch else nullcontext([])) as calls:
+    watching = watch and (_watch_reference_calls(allowed), _reference_unavailable(allowed))
+    with (watching[0] if watch else nullcontext([])) as calls, \
+            (watching[1] if watch else nullcontext([])) as refused:
         try:
             result = _materialise(fn(*args, **kwargs))
         except NotImplementedError as err:
@@ -244,14 +359,18 @@ def run_student(name, fn, *args, allowed=(), watch=True, **kwargs):
         except FloatingPointError:
             raise                       # check_sigmoid turns an overflow into its own message
         except Exception as err:
-            # The student's traceback stays above this message (`from err`).
-            raise GradingError(f"{name} raised {type(err).__name__}: {err}\n(The traceback "
-                               f"above shows the line of your code where it happened.)") from err
+            if refused:
+                calls += refused        # refused below with the names, not as a crash
+            else:
+                # The student's traceback stays above this message (`from err`).
+                raise GradingError(f"{name} raised {type(err).__name__}: {err}\n(The traceback "
+                                   f"above shows the line of your code where it happened.)") from err
+    calls += refused
     if WATCH_SWITCHED_OFF in calls:
         raise GradingError(
             f"{name} calls sys.setprofile, which switches off the check that your code does its "
             f"own work. A solution may not change how it is graded; remove the call.")
-    used = [c for c in dict.fromkeys(calls) if c.rsplit(".", 1)[-1] not in allowed]
+    used = list(dict.fromkeys(calls))
     if used:
         raise GradingError(
             f"{name} calls {', '.join(used)} from the reference package. This exercise asks you to "

@@ -292,6 +292,56 @@ CASES = [
              "    return cells.lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b)\n")))),
 ]
 
+# Only the checks decide a score (grader/sandbox.py only_the_checks_decide): not what a
+# cell displays, nor stderr, nor a hook of the student's that hides a failure.
+FORGED = ("    import sys\n    sys.displayhook('all checks passed: full marks')\n"
+          "    raise NotImplementedError()\n")
+NOISY = ("\n_quiet_sigmoid = sigmoid\n\ndef sigmoid(x):\n    import sys, warnings\n"
+         "    print('my sigmoid says hello on stderr', file=sys.stderr)\n"
+         "    warnings.warn('a warning from my sigmoid', UserWarning)\n    return _quiet_sigmoid(x)\n")
+HIDE = "\nget_ipython().set_custom_exc((Exception,), lambda *args, **kwargs: None)\n"
+REWRITE = ("\nimport ast\n\nclass NoTests(ast.NodeTransformer):\n"
+           "    def visit_Module(self, node):\n"
+           "        if 'grading.check' in ast.unparse(node):\n"
+           "            return ast.Module(body=[ast.Pass()], type_ignores=[])\n        return node\n\n"
+           "get_ipython().ast_transformers.append(NoTests())\n")
+# Delegation, closed by making the reference unavailable while the student's code runs
+# (lstm_ref/grading/core.py), not by catching the call: a worker thread started before the
+# checks, code compiled under the package's own file name, a function rebuilt from the
+# reference's code object.
+WORKER = ("import queue, threading\nfrom lstm_ref import cells\n_jobs, _done = queue.Queue(), queue.Queue()\n\n"
+          "def _worker():\n    while True:\n        args = _jobs.get()\n        try:\n"
+          "            _done.put(cells.lstm_step_forward(*args))\n        except Exception as err:\n"
+          "            _done.put(err)\n\nthreading.Thread(target=_worker, daemon=True).start()\n\n" + HEAD +
+          "    _jobs.put((x, h_prev, c_prev, Wx, Wh, b))\n    out = _done.get()\n"
+          "    if isinstance(out, Exception):\n        raise out\n    return out\n")
+AS_THE_PACKAGE = ("import lstm_ref.cells\n_source = %r\n"
+                  "exec(compile(_source, lstm_ref.cells.__file__, 'exec'), globals())\n"
+                  % (HEAD + DELEGATE + "    return cells.lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b)\n"))
+REBUILT = ("import types\nfrom lstm_ref import cells\n"
+           "lstm_step_forward = types.FunctionType(cells.lstm_step_forward.__code__, vars(cells), "
+           "'lstm_step_forward')\n")
+
+CASES += [
+    Case("forges_output", "implements nothing; its functions display a value before they fail",
+         0, "not implemented yet",
+         lambda m: one(m.solved(sigmoid="def sigmoid(x):\n" + FORGED, lstm_step_forward=HEAD + FORGED))),
+    Case("noisy_honest", "the course's solution, whose sigmoid prints to stderr and warns", TOTAL,
+         "a warning from my sigmoid", lambda m: one(m.solved(sigmoid=m.answers()["sigmoid"] + NOISY))),
+    Case("hides_failures", "a wrong lstm_step_forward, exceptions swallowed by set_custom_exc", 3,
+         "custom_exceptions", lambda m: one(m.solved(lstm_step_forward=ZEROS + HIDE))),
+    Case("rewrites_tests", "a wrong lstm_step_forward, test cells rewritten by an AST transformer", 3,
+         "ast_transformers", lambda m: one(m.solved(lstm_step_forward=ZEROS + REWRITE))),
+    Case("delegates_to_a_started_thread", "lstm_step_forward hands the work to a thread started "
+         "before the checks", 3, "from the reference package",
+         lambda m: one(m.solved(lstm_step_forward=WORKER))),
+    Case("compiled_as_the_package", "the delegating lstm_step_forward compiled under lstm_ref/cells.py's "
+         "file name", 3, "from the reference package",
+         lambda m: one(m.solved(lstm_step_forward=AS_THE_PACKAGE))),
+    Case("rebuilt_reference", "lstm_step_forward rebuilt from the reference's code object", 3,
+         "from the reference package", lambda m: one(m.solved(lstm_step_forward=REBUILT))),
+]
+
 HONEST = Case("honest", "the course's solution", TOTAL, "check_lstm_step_forward",
               lambda m: one(m.solved()))
 
