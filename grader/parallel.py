@@ -53,6 +53,7 @@ from nbgrader.coursedir import CourseDirectory
 from traitlets.config.loader import PyFileConfigLoader
 from tqdm import tqdm
 
+from . import hidden
 from .sandbox import stand_in
 
 CONFIG = "nbgrader_config.py"
@@ -370,6 +371,8 @@ def grade_batch(course, assignment, workers=None, students=None, force=False, ti
     snapshot = temp / "gradebook-snapshot.db"
     snapshot_gradebook(coursedir.db_url, snapshot)
     env = {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}  # alembic
+    # The hidden tests' secret, from the course folder: the workers grade in copies of it.
+    env[hidden.ENV] = hidden.course_secret(course).decode()
     threads = max(1, (os.cpu_count() or 1) // workers)   # at least one thread each
     for name in THREAD_VARIABLES:        # N kernels share the cores: no oversubscription
         env[name] = os.environ.get(name, str(threads))

@@ -48,7 +48,7 @@ from nbgrader.api import Gradebook
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Bool, Dict, Integer, List, Unicode, Union
 
-from . import integrity
+from . import hidden, integrity
 from .userns import SANDBOX_UID         # "nobody", the kernel's user inside the sandbox
 
 USERNS_HELPER = Path(__file__).with_name("userns.py")
@@ -405,9 +405,25 @@ class SandboxedExecute(Execute):
         # The score of a test is decided here, by whether its checks ran to the end,
         # never by what it printed or displayed (see only_the_checks_decide).
         self._status = None
-        cell, resources = self._run(cell, resources, index)
+        source = cell.source
+        if hidden.is_hidden(cell):              # its inputs: drawn from the course's secret
+            cell.source = hidden.with_seed(source, self._hidden_seed(cell, resources))
+        try:
+            cell, resources = self._run(cell, resources, index)
+        finally:
+            cell.source = source
         cell.outputs = only_the_checks_decide(cell.outputs, passed=self._status == "ok")
+        if hidden.is_hidden(cell):              # its code: not shown to the student
+            hidden.conceal(cell)
         return cell, resources
+
+    def _hidden_seed(self, cell, resources):
+        info = resources.get("nbgrader", {})
+        coursedir = getattr(getattr(self.parent, "parent", None), "coursedir", None)
+        root = coursedir.root if coursedir is not None else os.getcwd()
+        return hidden.seed_for(hidden.course_secret(root), info.get("assignment", ""),
+                               info.get("notebook", ""), cell.metadata["nbgrader"]["grade_id"],
+                               info.get("student", ""))
 
     def _run(self, cell, resources, index):
         if cell.cell_type != "code" or not cell.source.strip():

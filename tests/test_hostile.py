@@ -35,7 +35,7 @@ import pytest
 from nbgrader.api import Gradebook
 from traitlets.config.loader import PyFileConfigLoader
 
-from grader import integrity, parallel, sandbox
+from grader import hidden, integrity, parallel, sandbox
 from hostile import cases
 from submissions import course_env
 
@@ -159,7 +159,8 @@ def test_the_gradebook_stays_consistent(batch):
         assignment = gb.find_assignment(A)
         assert assignment.max_score == cases.TOTAL
         cells = sorted((c.name, c.max_score) for c in gb.find_notebook(cases.NOTEBOOK[:-6], A).grade_cells)
-        assert cells == [("test_lstm_step_forward", 3.0), ("test_lstm_step_rollout", 2.0),
+        assert cells == [("test_lstm_step_forward", 2.0), ("test_lstm_step_forward_hidden", 1.0),
+                         ("test_lstm_step_rollout", 1.0), ("test_lstm_step_shapes", 1.0),
                          ("test_sigmoid", 3.0)]
         assert len(assignment.submissions) == len(STUDENTS)
         for student in STUDENTS:
@@ -175,6 +176,10 @@ def test_nothing_outside_a_students_folder_changes(batch):
     changed = {k for k in before if after.get(k) != before[k]}
     assert changed == {"gradebook.db"}, changed                  # written by the grader only
     created = set(after) - set(before)
+    # The hidden tests' secret, made by the first grading, readable by its owner only.
+    assert hidden.SECRET_FILE in created
+    assert (batch["course"] / hidden.SECRET_FILE).stat().st_mode & 0o777 == 0o600
+    created.discard(hidden.SECRET_FILE)
     strays = [k for k in created if not re.fullmatch(rf"autograded/[^/]+/{A}/[^/]+", k)]
     assert not strays, strays
     # What kernels wrote stayed in their private copies, even in their own folder.
@@ -185,11 +190,42 @@ def test_nothing_outside_a_students_folder_changes(batch):
     assert not processes_started_for(batch["course"]), "processes left running"
 
 
+HIDDEN_CELLS = ("test_lstm_step_forward_hidden", "test_lstm_step_rollout")
+
+
+@pytest.mark.parametrize("student", ["honest", "precomputed_answers", "forges_output"])
+def test_hidden_tests_show_their_description_and_result_not_their_code(batch, student):
+    nb = nbformat.read(batch["course"] / "autograded" / student / A / cases.NOTEBOOK, as_version=4)
+    shown = {cases.grade_id(c): c for c in nb.cells if cases.grade_id(c) in HIDDEN_CELLS}
+    assert sorted(shown) == sorted(HIDDEN_CELLS)
+    for cell in shown.values():
+        assert cell.source.startswith("# Hidden (1 point)") and hidden.CONCEALED in cell.source
+        assert "grading.hidden(" not in cell.source and "HIDDEN TESTS" not in cell.source
+        for out in cell.outputs:      # a traceback would quote the cell's code
+            assert "grading.hidden(" not in str(out.get("traceback", "")), out
+    page = (batch["course"] / "feedback" / student / A / cases.NOTEBOOK.replace(".ipynb", ".html")).read_text()
+    assert "grading.hidden" not in page and "HIDDEN TESTS" not in page and "Hidden (1 point)" in page
+    if student == "precomputed_answers":     # the public checks pass, the secret inputs do not
+        rollout = shown["test_lstm_step_rollout"].outputs
+        assert any(o.output_type == "error" for o in shown["test_lstm_step_forward_hidden"].outputs)
+        assert any(o.output_type == "error" for o in rollout)
+
+
+def test_hidden_seeds_come_from_the_secret():
+    seeds = {hidden.seed_for(secret, A, "lstm_cell", "test_lstm_step_rollout", student)
+             for secret in (b"one", b"two") for student in ("ann", "bob")}
+    assert len(seeds) == 4 and all(0 <= s < 2**63 for s in seeds)
+    assert hidden.seed_for(b"one", A, "lstm_cell", "t", "ann") == hidden.seed_for(b"one", A, "lstm_cell", "t", "ann")
+    source = "# Hidden (1 point): what it checks.\n### BEGIN HIDDEN TESTS\nf(grading.HIDDEN_SEED)\n### END HIDDEN TESTS"
+    assert hidden.with_seed(source, 42).endswith("f(42)\n### END HIDDEN TESTS")
+    assert hidden.with_seed("f(grading.HIDDEN_SEED)", 42) == "f(grading.HIDDEN_SEED)"   # visible code: untouched
+
+
 def test_the_sandbox_hides_the_course(batch):
     nb = nbformat.read(batch["course"] / "autograded" / "snoops" / A / cases.NOTEBOOK, as_version=4)
     said = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
     for what in ("gradebook.db", "solutions", "nbgrader_config.py", "honest's submission",
-                 "relative gradebook.db"):
+                 "relative gradebook.db", "course secret"):
         assert f"{what}: FileNotFoundError" in said, said
     assert "READ" not in said and "wrote " not in said, said
 

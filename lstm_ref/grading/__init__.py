@@ -47,7 +47,7 @@ is the student's business), checks that forward first, and only then the backwar
 from ..datasets import (NEGATIVE_WORDS, POSITIVE_WORDS, SENTIMENT_EXAMPLE, SENTIMENT_LEN,  # noqa: F401
                         SENTIMENT_WORDS, co2_monthly, encode_reviews, sentiment_data, sentiment_reviews,
                         windows)
-from .core import (RELATIVE_ONLY, GradingError, SHAPE_HINTS, check_array, check_gate_blocks,
+from .core import (HIDDEN_SEED, RELATIVE_ONLY, GradingError, drawn, hidden, SHAPE_HINTS, check_array, check_gate_blocks,
                    run_student, step_cases, upstream, sequence_cases, long_sequence_case, unit_rows)  # noqa: F401
 from .lstm_cell import (LSTM_STEP_ARGS, check_sigmoid, check_lstm_step_forward,
                         check_lstm_step_rollout, check_lstm_step_shapes)  # noqa: F401

@@ -5,7 +5,7 @@ import numpy as np
 from .. import cells, gradcheck, sequence
 from ..gates import LSTM_GATES
 from ..tolerances import FLOAT64, GRADCHECK_MAX_ABS, GRADCHECK_NORMWISE, GRADCHECK_STEP
-from .core import (GradingError, RELATIVE_ONLY, SHAPE_HINTS, _DH_IN_PLACE_FIX, _as_array, _case,
+from .core import (drawn, GradingError, RELATIVE_ONLY, SHAPE_HINTS, _DH_IN_PLACE_FIX, _as_array, _case,
                    _check_finite, _check_shape, _explain, _forward_first, _outputs, _unchanged,
                    check_array, check_gate_blocks, long_sequence_case, run_student, sequence_cases,
                    step_cases, upstream)
@@ -181,7 +181,7 @@ def _gradcheck_functions():
     make, h) where make(x) returns f reading that very array x, and h is the step to pass
     (None: the student's default). Plain NumPy: f must not call lstm_ref, or the student's
     function would be blamed for it."""
-    rng = np.random.default_rng(700)
+    rng = np.random.default_rng(drawn(700))
     W = rng.standard_normal((2, 3))
     A, R = rng.standard_normal((12, 5)), rng.standard_normal((2, 5))
 
@@ -327,7 +327,7 @@ def check_rel_error(rel_error):
     over whole arrays of any shape (Frobenius norm), 0.0 when both are zero. Compared with
     lstm_ref.rel_error at relative tolerance 1e-10 on pairs that tell it apart from the
     elementwise error and from other denominators and norms."""
-    rng = np.random.default_rng(800)
+    rng = np.random.default_rng(drawn(800))
     g = rng.standard_normal((2, 3, 4))
     a = rng.standard_normal((4, 3))
     pairs = [

@@ -416,6 +416,38 @@ _DH_IN_PLACE_FIX = "compute new arrays (e.g. g = dh[:, t] + carried) instead of 
 
 # ------------------------------------------------------------------------- inputs
 
+# The seed a hidden test's source names (grading.HIDDEN_SEED). When the autograder runs the
+# test it writes there a seed drawn from the course's secret (grader/hidden.py); this value
+# is what a hidden test uses when its notebook is run by hand.
+HIDDEN_SEED = 0
+# While a hidden test runs: its seed (a one-element list, changed in place, so that the
+# module's attributes stay as the autograder's integrity check fingerprinted them).
+_HIDDEN = [None]
+
+
+def drawn(seed):
+    """The seed a check uses for its public seed `seed`: the same one, or, inside a hidden
+    test (see hidden), one derived from the test's secret seed and this one."""
+    if _HIDDEN[0] is None:
+        return seed
+    return int(np.random.SeedSequence([_HIDDEN[0], seed]).generate_state(1, np.uint64)[0] >> 1)
+
+
+def hidden(seed, check, *args, **kwargs):
+    """Run check(*args, **kwargs) on inputs drawn from seed instead of the public seeds:
+    every random case of the check (step_cases, sequence_cases, long_sequence_case, the
+    held-out data of the training checks) is drawn from seed. Returns what check returns."""
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+        raise GradingError(f"hidden: expected a seed, an integer >= 0, got {seed!r}")
+    if _HIDDEN[0] is not None:
+        raise GradingError("hidden: a hidden test cannot run inside another one")
+    _HIDDEN[0] = int(seed)
+    try:
+        return check(*args, **kwargs)
+    finally:
+        _HIDDEN[0] = None
+
+
 def _params(rng, D, H, k):
     """Seeded weights of a cell with k gate blocks: Wx (D, kH), Wh (H, kH), b (kH,)."""
     return {"Wx": rng.standard_normal((D, k * H)) * 0.5, "Wh": rng.standard_normal((H, k * H)) * 0.5,
@@ -433,15 +465,16 @@ def step_cases(k):
         "x": grid(B, D), "h_prev": grid(B, H)[::-1].copy(), "c_prev": grid(B, H) * 2,
         "Wx": grid(D, k * H), "Wh": grid(H, k * H)[:, ::-1].copy(), "b": grid(k * H) / 2}
     for seed, (B, D, H) in enumerate([(1, 4, 3), (5, 3, 6)]):
-        rng = np.random.default_rng(100 + seed)
-        yield f"a random case (seed {100 + seed}, B={B}, D={D}, H={H})", {
+        seed = drawn(100 + seed)
+        rng = np.random.default_rng(seed)
+        yield f"a random case (seed {seed}, B={B}, D={D}, H={H})", {
             "x": rng.standard_normal((B, D)), "h_prev": rng.standard_normal((B, H)),
             "c_prev": rng.standard_normal((B, H)), **_params(rng, D, H, k)}
 
 
 def upstream(case, seed=300):
     """Seeded upstream gradients for a step case: dh_next and dc_next, each (B, H)."""
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(drawn(seed))
     shape = case["h_prev"].shape
     return rng.standard_normal(shape), rng.standard_normal(shape)
 
@@ -450,11 +483,12 @@ def sequence_cases(k):
     """Inputs for whole-sequence exercises: (label, dict with x (B, T, D), Wx, Wh, b,
     h0 and c0 (B, H), and dh (B, T, H), an upstream gradient for every step's state)."""
     for seed, (B, T, D, H) in enumerate([(2, 5, 3, 4), (1, 1, 2, 3), (3, 8, 4, 2)]):
-        rng = np.random.default_rng(200 + seed)
+        seed = drawn(200 + seed)
+        rng = np.random.default_rng(seed)
         case = {"x": rng.standard_normal((B, T, D)), "h0": rng.standard_normal((B, H)),
                 "c0": rng.standard_normal((B, H)), **_params(rng, D, H, k)}
         case["dh"] = rng.standard_normal((B, T, H))     # drawn last: the rest is as it was
-        yield f"a random case (seed {200 + seed}, B={B}, T={T}, D={D}, H={H})", case
+        yield f"a random case (seed {seed}, B={B}, T={T}, D={D}, H={H})", case
 
 
 def long_sequence_case(k, T, rho, input_scale=1.0, B=3, D=3, H=4, seed=600):
@@ -462,7 +496,7 @@ def long_sequence_case(k, T, rho, input_scale=1.0, B=3, D=3, H=4, seed=600):
     gradient changes per step back: each (H, H) block of Wh is rho times an orthogonal
     matrix. Returns (label, dict with x (B, T, D), Wx, Wh, b, h0, c0 (zeros) and dh
     (B, T, H): zero except at the last step, a loss that reads only h_T)."""
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(drawn(seed))
     Wh = np.concatenate([rho * orthogonal(rng, H) for _ in range(k)], axis=1)
     # The bias scales with the inputs: small inputs keep the state near zero (tanh linear).
     case = {"x": input_scale * rng.standard_normal((B, T, D)), "Wx": 0.5 * rng.standard_normal((D, k * H)),

@@ -4,7 +4,7 @@ import numpy as np
 
 from .. import forecasting as reference
 from ..datasets import co2_monthly, windows
-from .core import (GradingError, _as_array, _case, _check_finite, _check_shape, _explain, _outputs,
+from .core import (drawn, GradingError, _as_array, _case, _check_finite, _check_shape, _explain, _outputs,
                    _unchanged, check_array, run_student)
 
 # --------------------------------------------------------- exercise 06: forecasting
@@ -23,7 +23,7 @@ FORECASTER_ALLOWED = ("__init__", "fit", "predict", "loss_and_grads", "cell_para
 
 
 def _window_cases():
-    rng = np.random.default_rng(1000)
+    rng = np.random.default_rng(drawn(1000))
     yield "the series 0, 1, ..., 9 (each value is its own index), lookback 3, horizon 1", np.arange(10.0), 3, 1
     yield "the series 0, 1, ..., 11, lookback 4, horizon 3", np.arange(12.0), 4, 3
     yield "a random series of 40 values (seed 1000), lookback 12, horizon 2", rng.standard_normal(40), 12, 2
@@ -64,7 +64,7 @@ def _split_cases():
     values = co2_monthly().to_numpy()
     yield (f"the CO2 series ({len(values)} months), n_val={FORECAST_VAL}, n_test={FORECAST_TEST}",
            values, FORECAST_VAL, FORECAST_TEST)
-    rng = np.random.default_rng(1001)
+    rng = np.random.default_rng(drawn(1001))
     yield ("a rising series 100 + 2t + noise of 30 values (seed 1001), n_val=6, n_test=4",
            100 + 2 * np.arange(30) + rng.standard_normal(30), 6, 4)
 
@@ -152,7 +152,7 @@ def check_scaler(split_and_scale):
 
 
 def _baseline_cases(seasonal):
-    rng = np.random.default_rng(1002)
+    rng = np.random.default_rng(drawn(1002))
     shapes = ([(5, 24, 1, 12), (4, 12, 3, 12), (3, 15, 12, 12), (4, 16, 3, 4)] if seasonal else
               [(5, 6, 1, None), (4, 12, 3, None), (3, 24, 12, None)])
     for N, L, h, season in shapes:

@@ -8,7 +8,7 @@ from .. import sequence
 from ..datasets import (SENTIMENT_EXAMPLE, SENTIMENT_LEN, SENTIMENT_WORDS, encode_reviews,
                         sentiment_data)
 from ..gates import LSTM_GATES, gate_slices
-from .core import (GradingError, _as_array, _case, _check_finite, _check_shape, _outputs, _params,
+from .core import (drawn, GradingError, _as_array, _case, _check_finite, _check_shape, _outputs, _params,
                    _same, check_array, check_gate_blocks, run_student)
 
 # ------------------------------------------------------------- exercise 04: Keras
@@ -171,7 +171,7 @@ def check_keras_compile(build_model):
 def keras_transfer_cases():
     """(label, dict with x (B, T, D), Wx, Wh, b) in float32, biases non-zero."""
     for seed, (B, T, D, H) in enumerate([(2, 5, 3, 4), (1, 1, 2, 3), (3, 6, 4, 4)]):
-        rng = np.random.default_rng(900 + seed)
+        rng = np.random.default_rng(drawn(900 + seed))
         case = {"x": rng.standard_normal((B, T, D)), **_params(rng, D, H, 4)}
         yield (f"a random case (seed {900 + seed}, B={B}, T={T}, D={D}, H={H})",
                {k: v.astype(np.float32) for k, v in case.items()})
@@ -359,7 +359,7 @@ def check_sentiment_model(model):
                            "(model, history); pass model.")
     if not isinstance(model, keras.Model):
         raise GradingError(f"expected the trained Keras model, got {type(model).__name__}")
-    x, y = sentiment_data(SENTIMENT_TEST_SIZE, SENTIMENT_TEST_SEED)
+    x, y = sentiment_data(SENTIMENT_TEST_SIZE, drawn(SENTIMENT_TEST_SEED))
     p = _as_array("your model's predictions", run_student("model.predict", model.predict, x, verbose=0))
     _check_shape("your model's predictions", p, np.zeros((len(y), 1)),
                  "One probability per review, from Dense(1, activation='sigmoid').")

@@ -5,7 +5,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from .. import sequence
-from .core import (GradingError, SHAPE_HINTS, _as_array, _case, _check_finite, _check_shape,
+from .core import (drawn, GradingError, SHAPE_HINTS, _as_array, _case, _check_finite, _check_shape,
                    _explain, _outputs, _params, check_array, run_student, sequence_cases)
 from .backprop import LSTM_SEQUENCE_ARGS
 from .lstm_cell import _lstm_mistakes, _lstm_step
@@ -98,7 +98,7 @@ def torch_lstm_cases():
     (initial states given) and one that starts from zeros (h0 = c0 = None)."""
     for label, case in sequence_cases(4):
         yield label, {k: v.astype(np.float32) for k, v in case.items() if k in LSTM_SEQUENCE_ARGS}
-    rng = np.random.default_rng(240)
+    rng = np.random.default_rng(drawn(240))
     B, T, D, H = 2, 6, 3, 5
     case = {"x": rng.standard_normal((B, T, D)), **_params(rng, D, H, 4)}
     yield (f"a random case without initial states (seed 240, B={B}, T={T}, D={D}, H={H}; h0 = c0 = None, "
@@ -213,7 +213,7 @@ def check_torch_lstm_parameters(LSTM):
             raise GradingError("the h that your forward returns is not connected to the parameters (it does not "
                                "require a gradient): a forward that goes through NumPy, .detach() or "
                                "torch.no_grad() cuts autograd's graph, and nothing can be trained.")
-        rng = np.random.default_rng(250)
+        rng = np.random.default_rng(drawn(250))
         dh, dc = rng.standard_normal(h.shape).astype(np.float32), rng.standard_normal(c_T.shape).astype(np.float32)
         (h * _tensor(dh)).sum().add((c_T * _tensor(dc)).sum()).backward()
         missing = [n for n, p in module.named_parameters() if p.grad is None]
@@ -250,7 +250,7 @@ def check_adding_model(model):
     if isinstance(model, tuple):
         raise GradingError("expected the trained model, got a tuple: return (or pass) the model itself.")
     _no_framework_recurrence("your model", model)
-    x, y = adding_problem(ADDING_TEST_SIZE, ADDING_T, seed=ADDING_TEST_SEED, dtype=np.float32)
+    x, y = adding_problem(ADDING_TEST_SIZE, ADDING_T, seed=drawn(ADDING_TEST_SEED), dtype=np.float32)
     was_training = model.training
     model.eval()
     try:

@@ -3,14 +3,15 @@
 Every case is built from the course's own release and solution notebooks when the test
 runs (so the corpus follows the exercise when it changes): a function of `Materials`
 returns the files of one student's submission folder. `score` is the total the
-submission deserves out of the notebook's 8 points (sigmoid 3, lstm_step_forward 3, its
-20-step rollout 2) and `phrase` what its feedback must say (or a tuple of phrases, one of
-which it must say).
+submission deserves out of the notebook's 8 points (sigmoid 3; lstm_step_forward 2, the same
+on hidden inputs 1, the form of its answer 1, its hidden 20-step rollout 1) and `phrase` what
+its feedback must say (or a tuple of phrases, one of which it must say).
 
     python tests/hostile/cases.py OUT_DIR     # write the corpus out, to look at it
 
 The points of the parts, to read the scores: a correct sigmoid earns 3; a correct
-lstm_step_forward earns 3 + 2, and it calls the student's sigmoid, so it needs one.
+lstm_step_forward earns 2 + 1 + 1 + 1, and it calls the student's sigmoid, so it needs one;
+a wrong one that returns arrays of the right shapes still earns the 1 of their form.
 """
 import json
 import sys
@@ -132,7 +133,8 @@ def snooping(course):
                "solutions": course / "solutions" / ASSIGNMENT / NOTEBOOK,
                "nbgrader_config.py": course / "nbgrader_config.py",
                "honest's submission": course / "submitted" / "honest" / ASSIGNMENT / NOTEBOOK,
-               "relative gradebook.db": Path("../../../gradebook.db")}
+               "relative gradebook.db": Path("../../../gradebook.db"),
+               "course secret": course / ".course_secret"}
     return "\n".join([
         "import os",
         "for name, path in %r.items():" % {k: str(v) for k, v in targets.items()},
@@ -181,7 +183,7 @@ CASES = [
          "sigmoid overflows",
          lambda m: one(with_test_source(m.solved(sigmoid=NAIVE_SIGMOID), "test_sigmoid",
                                         "print('trust me')"))),
-    Case("deleted_test", "a wrong lstm_step_forward, its test deleted", 3,
+    Case("deleted_test", "a wrong lstm_step_forward, its test deleted", 4,
          "was missing from the submission",
          lambda m: one(without(m.solved(lstm_step_forward=ZEROS), "test_lstm_step_forward"))),
     Case("duplicated_test", "a naive sigmoid, its test duplicated and both copies emptied", 5,
@@ -191,7 +193,7 @@ CASES = [
     Case("reordered_tests", "the two tests of Part 2 swapped", TOTAL, "check_lstm_step_shapes",
          lambda m: one(swapped_tests(m.solved()))),
     Case("forged_metadata", "claims 100 points for a test and adds a graded cell of its own",
-         3, "check_sigmoid", lambda m: one(forged_metadata(m.solved(lstm_step_forward=ZEROS)))),
+         4, "check_sigmoid", lambda m: one(forged_metadata(m.solved(lstm_step_forward=ZEROS)))),
     Case("invalid_json", "a file that is not JSON", 0, "could not read the file you submitted",
          lambda m: {NOTEBOOK: b'{"cells": [{"cell_type": "code", '}),
     Case("empty_file", "an empty file", 0, "could not read the file you submitted",
@@ -241,13 +243,13 @@ CASES = [
          lambda m: one(m.solved(lstm_step_forward=ZEROS + (
              "\nfrom lstm_ref import tolerances\n"
              "tolerances.FLOAT64['rtol'] = tolerances.FLOAT64['atol'] = 1e9\n")))),
-    Case("nan_answer", "lstm_step_forward returns NaN", 3, "NaN or inf",
+    Case("nan_answer", "lstm_step_forward returns NaN", 4, "NaN or inf",
          lambda m: one(m.solved(lstm_step_forward=(
              HEAD + "    nan = np.full(h_prev.shape, np.nan)\n    return nan, nan, None\n")))),
     Case("wrong_shape", "lstm_step_forward returns (1, B, H) arrays", 3, "wrong shape",
          lambda m: one(m.solved(lstm_step_forward=(
              HEAD + "    return np.zeros((1,) + h_prev.shape), np.zeros((1,) + h_prev.shape), None\n")))),
-    Case("wrong_dtype", "sigmoid always returns float64", 3, "keep the input's dtype",
+    Case("wrong_dtype", "sigmoid always returns float64", 4, "keep the input's dtype",
          lambda m: one(m.solved(sigmoid=(
              "def sigmoid(x):\n    z = np.exp(-np.abs(x))\n"
              "    return np.where(x >= 0, 1 / (1 + z), z / (1 + z)).astype(np.float64)\n")))),
@@ -340,6 +342,48 @@ CASES += [
          lambda m: one(m.solved(lstm_step_forward=AS_THE_PACKAGE))),
     Case("rebuilt_reference", "lstm_step_forward rebuilt from the reference's code object", 3,
          "from the reference package", lambda m: one(m.solved(lstm_step_forward=REBUILT))),
+]
+
+# Answers prepared in advance for the public inputs: the hidden tests' inputs are drawn
+# from the course's secret when the notebook is graded (grader/hidden.py), so they miss.
+LOOKUP = ("from lstm_ref import cells, grading as _grading\n_table = {}\n\n"
+          "def _key(args):\n    return b''.join(np.asarray(a).tobytes() + str(np.shape(a)).encode() for a in args)\n\n"
+          "for _, _case in _grading.step_cases(4):\n"
+          "    _args = tuple(_case[k] for k in _grading.LSTM_STEP_ARGS)\n"
+          "    _table[_key(_args)] = cells.lstm_step_forward(*_args)\n\n" + HEAD +
+          "    args = (x, h_prev, c_prev, Wx, Wh, b)\n"
+          "    if _key(args) in _table:\n        return _table[_key(args)]\n"
+          "    return np.zeros_like(h_prev), np.zeros_like(c_prev), None\n")
+
+CASES += [
+    Case("precomputed_answers", "lstm_step_forward looks up the reference's answers, computed in "
+         "advance for the public inputs", 6, "on a random case (seed",
+         lambda m: one(m.solved(lstm_step_forward=LOOKUP))),
+]
+
+# Scripts for whoever reads the feedback (grader/feedback.py cleans them out; the browser
+# test tests/test_feedback_html.py opens this case's page): in a Markdown cell of the
+# student's own, and in HTML and JavaScript outputs.
+SCRIPT_MARKDOWN = ("My notes on the LSTM cell.\n\n"
+                   "<script>document.title='PWNED'; window.pwned = 'markdown script'</script>\n\n"
+                   "<img src=x onerror=\"document.title='PWNED'; window.pwned = 'markdown onerror'\">\n")
+SCRIPT_OUTPUTS = ("from IPython.display import HTML, Javascript, display\n"
+                  "display(HTML('<img src=x onerror=\"document.title=\\'PWNED\\'; "
+                  "window.pwned = \\'html output\\'\">'))\n"
+                  "display(Javascript(\"document.title='PWNED'; window.pwned = 'javascript output'\"))\n")
+
+
+def with_markdown(nb, gid, source):
+    """nb with a Markdown cell (the student's own) inserted after the cell gid."""
+    nb.cells.insert(index(nb, gid) + 1, nbformat.v4.new_markdown_cell(source))
+    return nb
+
+
+CASES += [
+    Case("injects_script", "the course's solution, with a <script> and an onerror= in a Markdown "
+         "cell and in HTML and JavaScript outputs", TOTAL, "check_lstm_step_forward",
+         lambda m: one(with_markdown(after(m.solved(), "imports", SCRIPT_OUTPUTS), "imports",
+                                     SCRIPT_MARKDOWN))),
 ]
 
 HONEST = Case("honest", "the course's solution", TOTAL, "check_lstm_step_forward",
