@@ -8,4 +8,7 @@
 - grader.integrity: noticing a notebook that changed the code its tests rely on.
 - grader.parallel: `python -m grader.parallel ASSIGNMENT --workers N`, autograding
   many submissions at once with the same grades as `nbgrader autograde`.
+- grader.similarity: `python -m grader.similarity ASSIGNMENT`, a report (CSV, HTML) of
+  the submissions whose graded code is close to lstm_ref, the solutions or another
+  submission (copydetect's fingerprints), for an instructor to review; it grades nothing.
 """
