@@ -42,7 +42,7 @@ c.FileNameCollectorPlugin.named_regexp = r".*/(?P<student_id>[A-Za-z0-9.-]+)__(?
 # below, and grades whatever a notebook does: a kernel that dies or hangs, an unreadable
 # file, duplicated or forged cells, code that tampers with the checks.
 try:
-    from grader import sandbox
+    from grader import feedback, sandbox
 except ImportError as err:        # fail loudly: never grade unsandboxed by accident
     raise SystemExit(f"nbgrader_config.py: cannot import the course's grader package ({err}); "
                      f"install the course (pip install -e .) where nbgrader runs") from err
@@ -57,3 +57,10 @@ c.SandboxedKernelManager.file_size_limit = "256M"  # largest file a kernel may w
 c.SandboxedKernelManager.tmp_size = "256M"       # its private /tmp, held in memory
 c.SandboxedKernelManager.max_processes = 512     # processes and threads
 c.SandboxedExecute.max_output_bytes = 2**20      # output kept per cell; the rest is cut
+
+# Feedback pages (`nbgrader generate_feedback`) and the formgrader's view of a submission
+# never run a student's script: nbconvert's sanitize_html drops JavaScript outputs and
+# widgets, and the course's filters (grader/feedback.py) clean every Markdown cell and
+# every HTML or Markdown output with bleach (no <script>, no onerror=, no javascript:).
+c.HTMLExporter.sanitize_html = True
+c.HTMLExporter.filters = feedback.FILTERS

@@ -5,6 +5,8 @@
   nbgrader_config.py plugs them into `nbgrader autograde`.
 - grader.userns: the start of the sandbox when the grader runs as root (the kernel then
   runs as an unprivileged host user, not as root).
+- grader.feedback: feedback pages and formgrader views that never run a student's script.
+- grader.hidden: hidden tests, their inputs drawn from the course's secret and their code not shown.
 - grader.integrity: noticing a notebook that changed the code its tests rely on.
 - grader.parallel: `python -m grader.parallel ASSIGNMENT --workers N`, autograding
   many submissions at once with the same grades as `nbgrader autograde`.
