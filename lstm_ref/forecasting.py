@@ -210,6 +210,22 @@ def seasonal_naive_forecast(X, horizon=1, season=12):
     return X[:, L - season + np.arange(horizon) % season, 0]
 
 
+def seasonal_naive_drift_forecast(X, horizon=1, season=12):
+    """The seasonal naive forecast plus the last season's change: step j is forecast by
+    X[:, L - season + (j mod season), 0] + (X[:, L - 1, 0] - X[:, L - 1 - season, 0]), the
+    value one season before it raised by how much the series rose over the last season. A
+    series with a trend and a cycle (CO2) is what it is made for. X (N, L, 1) windows with
+    L >= season + 1; horizon, season >= 1. Returns (N, horizon) float64.
+    """
+    X = _windows_X("seasonal_naive_drift_forecast", X)
+    season = _int("seasonal_naive_drift_forecast", "season", season, 1)
+    if season + 1 > X.shape[1]:
+        raise ValueError(f"seasonal_naive_drift_forecast: the windows hold {X.shape[1]} steps "
+                         f"(X.shape[1]); the last season's change needs season + 1 = {season + 1}")
+    drift = X[:, -1, 0] - X[:, -1 - season, 0]
+    return seasonal_naive_forecast(X, horizon, season) + drift[:, None]
+
+
 class LinearAR:
     """A linear autoregression on windows: y_hat = X[:, :, 0] @ weights + bias.
 

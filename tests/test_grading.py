@@ -509,8 +509,9 @@ def test_keras_delegation_earns_nothing():
           "from_keras_lstm calls lstm_ref.convert.from_keras")
 
 
-def rule_model(flip_example=False, order_blind=False, constant=None):
-    """A stand-in for a trained model that answers by the rule that made the labels."""
+def rule_model(flip_example=False, order_blind=False, constant=None, decoy=False):
+    """A stand-in for a trained model that answers by the rule that made the labels (with
+    decoy, it holds an LSTM layer with weights, which it never uses)."""
     keras = keras_setup()
     words = np.array(G.SENTIMENT_WORDS)
     positive = np.isin(words, G.POSITIVE_WORDS)
@@ -518,6 +519,12 @@ def rule_model(flip_example=False, order_blind=False, constant=None):
     negator = words == "not"
 
     class Rule(keras.Model):
+        def __init__(self):
+            super().__init__()
+            if decoy:
+                self.lstm = keras.layers.LSTM(3)
+                self.lstm.build((None, G.SENTIMENT_LEN, 4))
+
         def predict(self, x, verbose=0):
             x = np.asarray(x)
             if constant is not None:
@@ -532,8 +539,11 @@ def rule_model(flip_example=False, order_blind=False, constant=None):
 
 
 def test_sentiment_check(capsys):
-    G.check_sentiment_model(rule_model())
-    assert "Passed: held-out accuracy 1.000 on 1000 reviews" in capsys.readouterr().out
+    # A rule that reads the words in order is right on every review, but it is no LSTM.
+    fails(G.check_sentiment_model, rule_model(), "held-out accuracy 1.000 on 1000 reviews",
+          "no trained keras.layers.LSTM layer")
+    fails(G.check_sentiment_model, rule_model(decoy=True), "with the trained weights of its LSTM shuffled, the "
+          "model still scores 1.000", "do not come from its LSTM")
     fails(G.check_sentiment_model, rule_model(constant=0.9), "accuracy 0.4", "always answering the majority class",
           "(almost) every review the same answer")
     fails(G.check_sentiment_model, rule_model(order_blind=True), "Needed: accuracy >= 0.9")
@@ -548,11 +558,12 @@ def test_sentiment_training_check(capsys):
     def train(x_train, y_train, x_val, y_val):
         seen.extend([x_train.shape, x_val.shape])
         return model, None
-    assert G.check_sentiment_training(train) is model
-    assert seen == [(2000, G.SENTIMENT_LEN), (500, G.SENTIMENT_LEN)] and "Passed" in capsys.readouterr().out
+    fails(G.check_sentiment_training, train, "no trained keras.layers.LSTM layer")
+    assert seen == [(2000, G.SENTIMENT_LEN), (500, G.SENTIMENT_LEN)]
     fails(G.check_sentiment_training, lambda *data: rule_model(), "expected a tuple of 2 values (model, history)")
     # lstm_ref cannot train a Keras model, so this function may use anything of it.
-    assert G.check_sentiment_training(lambda *data: (L.init_lstm(2, 3), model)[1:] + (None,)) is model
+    fails(G.check_sentiment_training, lambda *data: (L.init_lstm(2, 3), model)[1:] + (None,),
+          "no trained keras.layers.LSTM layer")
 
     def build_model(**sizes):
         raise NotImplementedError()
@@ -709,25 +720,55 @@ def test_adding_check(capsys):
             y = (marked.sum(1) if self.first else marked[:, half:].sum(1) + 0.5)
             return y if self.flat else y[:, None]
 
-    G.check_adding_model(Rule())
-    assert "Passed: held-out MSE 0.0000" in capsys.readouterr().out
-    fails(G.check_adding_model, Rule(first=False), "ratio 0.5", "Needed: at most 0.1 times the baseline",
+    class Summing(torch.nn.Module):
+        """An LSTM set by hand to add the marked values (a gate opened by the marker writes
+        0.1 x value into a cell that never forgets), read out times 10: its skill is its LSTM's."""
+        def __init__(self):
+            super().__init__()
+            self.lstm, self.out = Own(2, 1), torch.nn.Linear(1, 1)
+            with torch.no_grad():       # gate blocks i, f, g, o of one unit
+                self.lstm.load(np.array([[0, 0, 0.1, 0], [20, 0, 0, 0]], np.float32),
+                               np.zeros((1, 4), np.float32), np.array([-10, 20, 0, 20], np.float32))
+                self.out.weight.fill_(10.0)
+                self.out.bias.zero_()
+
+        def forward(self, x):
+            return self.out(self.lstm(x)[1][0])
+
+    def adding(model):
+        return G.check_adding_model(model, Own)
+
+    def training(train):
+        return G.check_adding_training(train, Own)
+
+    adding(Summing())
+    assert "Passed: held-out MSE 0.00" in capsys.readouterr().out
+    fails(adding, Rule(), "no submodule of your class Own")
+
+    class Decoy(Rule):
+        """The rule, with an LSTM that it never reads."""
+        def __init__(self, **rule):
+            super().__init__(**rule)
+            self.lstm = Own(2, 4)
+    fails(adding, Decoy(), "parameters of its LSTM (lstm) shuffled",
+          "its skill does not come from its LSTM")
+    fails(adding, Decoy(first=False), "ratio 0.5", "Needed: at most 0.1 times the baseline",
           "remembers only one of the two marked values")
-    fails(G.check_adding_model, torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(2 * G.ADDING_T, 1)),
-          "the trivial baseline", "Needed: at most 0.1")
-    fails(G.check_adding_model, Rule(flat=True), "wrong shape. Expected (1000, 1), got (1000,)")
-    fails(G.check_adding_model, Rule(lstm=True), "your model contains lstm (LSTM)", "earns no points")
+    fails(adding, torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(2 * G.ADDING_T, 1)),
+          "no submodule of your class Own")
+    fails(adding, Decoy(flat=True), "wrong shape. Expected (1000, 1), got (1000,)")
+    fails(adding, Rule(lstm=True), "your model contains lstm (LSTM)", "earns no points")
 
     def train():
         L.adding_problem(4, G.ADDING_T, seed=0)         # the task is the student's to use
-        return Rule()
-    assert isinstance(G.check_adding_training(train), Rule)
+        return Summing()
+    assert isinstance(training(train), Summing)
 
     class Unwritten(torch.nn.Module):
         def __init__(self):
             raise NotImplementedError()
-    fails(G.check_adding_training, Unwritten, "train_adding_model: not implemented yet: it calls Unwritten.__init__")
-    fails(G.check_adding_training, lambda: Rule()(torch.zeros(2, 3)), "train_adding_model raised IndexError",
+    fails(training, Unwritten, "train_adding_model: not implemented yet: it calls Unwritten.__init__")
+    fails(training, lambda: Rule()(torch.zeros(2, 3)), "train_adding_model raised IndexError",
           "the line of your code")
 
 
@@ -786,27 +827,69 @@ def test_baseline_mistakes_are_named():
           "season 4", "Likely cause: the season argument is ignored")
 
 
+def lstm_forecaster(steps=400):
+    """fit_forecaster as exercise 06 asks, written here: lstm_ref's LSTM Regressor trained on
+    each window relative to its last value, to forecast the change."""
+    from lstm_ref.train import Regressor, fit
+
+    def fit_forecaster(X_train, y_train, X_val, y_val):
+        def relative(X):
+            return (X - X[:, -1:]).astype(np.float32)
+
+        def batch(rng):
+            rows = rng.integers(0, len(X_train), size=32)
+            return relative(X_train[rows]), (y_train[rows] - X_train[rows, -1]).astype(np.float32)
+        model = Regressor("lstm", D=1, H=32, seed=0, dtype=np.float32)
+        fit(model, batch, steps=steps, lr=1e-2, seed=0)
+        return lambda X: model.predict(relative(X)) + X[:, -1]
+    return fit_forecaster
+
+
 def test_forecaster_check_sees_no_test_data(capsys):
     data = G.forecasting_data()
     seen = {}
+    fit_lstm = lstm_forecaster()
 
     def fit_forecaster(X_train, y_train, X_val, y_val):
         seen.update(X_train=X_train, X_val=X_val, y_train=y_train, y_val=y_val)
-        return lambda X: X[:, -1] + X[:, -12] - X[:, -13]       # the seasonal change added to the last value
+        return fit_lstm(X_train, y_train, X_val, y_val)
     result = G.check_forecaster(fit_forecaster)
-    assert "your forecaster  0.344" in capsys.readouterr().out and result["mae"] < min(result["baselines"].values())
+    out = capsys.readouterr().out
+    assert "seasonal + drift  0.344" in out and "(its skill comes from the LSTM)" in out, out
+    assert result["mae"] < min(result["baselines"].values())
     assert seen["X_train"].shape == (382, 24, 1) and seen["X_val"].shape == (60, 24, 1)
     test_values = set(np.round(data["y_test"].ravel(), 12))
     for name, arr in seen.items():     # no value of the test period reaches the fitting
         assert not test_values & set(np.round(arr.ravel(), 12)), name
     assert len(result["test_dates"]) == 60 and f"{result['test_dates'][0]:%Y-%m}" == "1997-01"
+    assert "X_test" not in G.forecasting_data(parts=("train", "val"))
+    with pytest.raises(ValueError, match="parts must be a tuple"):
+        G.forecasting_data(parts="test")
+
+
+def test_forecaster_shortcuts_fail():
+    """What a forecaster with no LSTM, or one that it does not read, scores is not enough."""
+    from lstm_ref import forecasting as F
+    from lstm_ref.train import Regressor
+    # The seasonal naive forecast with drift, one line, no fitting: it is a baseline.
+    fails(G.check_forecaster, lambda *a: (lambda X: X[:, -1] + X[:, -12] - X[:, -13]),
+          "your forecaster   0.344", "Needed: an MAE below the best of these baselines (seasonal + drift, 0.344")
+    # A linear AR beats every baseline, but is no LSTM.
+    fails(G.check_forecaster, lambda X, y, *val: F.LinearAR.fit(X, y).predict, "linear AR(24)     0.293",
+          "no LSTM was found in what fit_forecaster returned")
+
+    def decoy(X_train, y_train, X_val, y_val):
+        ar, lstm = F.LinearAR.fit(X_train, y_train), Regressor("lstm", D=1, H=4, seed=0)
+        return lambda X: ar.predict(X) + 0 * lstm.predict(X)
+    fails(G.check_forecaster, decoy, "with the trained weights of its LSTM (a Regressor('lstm')) shuffled",
+          "do not come from its LSTM")
 
 
 def test_forecaster_mistakes_are_named():
     std = G.forecasting_data()["std"]
-    fails(G.check_forecaster, lambda *a: (lambda X: X[:, -1] - 4.0 / std), "your forecaster  4.144",
-          "Needed: an MAE below the better baseline (last value, 1.113 ppm)", "Likely cause: your forecasts are too low "
-          "by 4.14 ppm", "Forecast the change instead")
+    fails(G.check_forecaster, lambda *a: (lambda X: X[:, -1] - 4.0 / std), "your forecaster   4.144",
+          "Needed: an MAE below the best of these baselines (seasonal + drift, 0.344 ppm)",
+          "Likely cause: your forecasts are too low by 4.14 ppm", "Forecast the change instead")
     fails(G.check_forecaster, lambda *a: (lambda X: X[:, -1, 0]), "your test forecasts: wrong shape. Expected (60, 1), "
           "got (60,)")
     fails(G.check_forecaster, lambda *a: None, "fit_forecaster returned NoneType")
@@ -817,9 +900,8 @@ def test_forecaster_mistakes_are_named():
         return lambda X: X[:, -1]
     fails(G.check_forecaster, reference_step, "fit_forecaster calls lstm_ref.cells.lstm_step_forward")
     # The course's training code is allowed.
-    from lstm_ref.train import Regressor
-    model = Regressor("lstm", D=1, H=2, seed=0)
-    fails(G.check_forecaster, lambda *a: (lambda X: model.predict(X)), "Needed: an MAE below the better baseline")
+    model = __import__("lstm_ref.train", fromlist=["Regressor"]).Regressor("lstm", D=1, H=2, seed=0)
+    fails(G.check_forecaster, lambda *a: (lambda X: model.predict(X)), "Needed: an MAE below the best")
 
 
 def test_importing_a_reference_module_is_not_a_call():

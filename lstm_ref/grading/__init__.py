@@ -58,13 +58,13 @@ from .backprop import (GIVEN_FORWARD, LSTM_SEQUENCE_ARGS, LSTM_STEP_GRADS,
                        WEIGHT_GRADS, check_lstm_step_backward, check_lstm_backward,
                        check_lstm_backward_many_to_one, check_numerical_gradient, check_rel_error)  # noqa: F401
 from .keras import (KERAS_MODEL_SIZES, SENTIMENT_TEST_SEED, SENTIMENT_TEST_SIZE,
-                    SENTIMENT_MIN_ACCURACY, check_keras_model, check_keras_compile,
+                    SENTIMENT_MIN_ACCURACY, SENTIMENT_ABLATED_ACCURACY, check_keras_model, check_keras_compile,
                     keras_transfer_cases, check_to_keras_lstm, check_from_keras_lstm,
                     check_keras_round_trip, check_sentiment_training, check_sentiment_model)  # noqa: F401
 from .pytorch import (FUSED_RECURRENCES, ADDING_T, ADDING_MARGIN, ADDING_TEST_SEED,
-                      ADDING_TEST_SIZE, ADDING_ALLOWED, torch_lstm_cases, check_torch_lstm,
+                      ADDING_TEST_SIZE, ADDING_ALLOWED, ADDING_ABLATED, torch_lstm_cases, check_torch_lstm,
                       check_torch_lstm_parameters, check_adding_training, check_adding_model)  # noqa: F401
-from .forecasting import (FORECAST_LOOKBACK, FORECAST_VAL, FORECAST_TEST, SEASON,
+from .forecasting import (FORECAST_LOOKBACK, FORECAST_VAL, FORECAST_TEST, SEASON, FORECAST_ABLATED,
                           FORECASTER_ALLOWED, check_make_windows, check_chronological_split,
                           check_scaler, check_last_value, check_seasonal_naive, forecasting_data,
                           check_forecaster)  # noqa: F401

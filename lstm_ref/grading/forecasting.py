@@ -16,6 +16,10 @@ FORECAST_LOOKBACK = 24          # months of history per window
 FORECAST_VAL = 60               # the five years before the test period
 FORECAST_TEST = 60              # the last five years, 1997-01 to 2001-12
 SEASON = 12                     # months per seasonal cycle
+# A forecaster whose skill comes from its LSTM loses it when the LSTM's trained weights are
+# shuffled: its MAE must then be at least this times its own (one that forecasts some
+# other way, e.g. a seasonal rule beside an LSTM it never reads, keeps its MAE).
+FORECAST_ABLATED = 2.0
 # What a forecaster may use from lstm_ref: the NumPy training code of lstm_ref.train
 # (Regressor, fit, Adam, clipping) and the LSTM it trains.
 FORECASTER_ALLOWED = ("__init__", "fit", "predict", "loss_and_grads", "cell_params", "step",
@@ -220,25 +224,123 @@ def check_seasonal_naive(seasonal_naive_forecast):
     print(f"Passed. On the CO2 test period ({FORECAST_TEST} months), one month ahead: MAE {mae:.2f} ppm.")
 
 
-def forecasting_data():
+def forecasting_data(parts=("train", "val", "test")):
     """The data of check_forecaster, made as the exercise asks: the monthly CO2 series split in
     time (train, then FORECAST_VAL validation months, then the last FORECAST_TEST test months),
     scaled with the training part's mean and std, cut into windows of FORECAST_LOOKBACK months
     that forecast the next month. A window belongs to the part its target month is in (its
     inputs may reach back into the part before: at that date they are known).
-    Returns a dict: X_train (N, 24, 1), y_train (N, 1), X_val, y_val, X_test, y_test (scaled),
-    mean and std (ppm), and test_dates, the months of the test targets."""
+    parts: which of "train", "val", "test" to return (a notebook loads only "train" and
+    "val": the test windows are loaded by check_forecaster, after the fitting).
+    Returns a dict: X_train (N, 24, 1), y_train (N, 1), X_val, y_val, X_test, y_test (scaled)
+    of the parts asked for, mean and std (ppm), and (with "test") test_dates, the months of
+    the test targets."""
+    unknown = set(parts) - {"train", "val", "test"}
+    if unknown or isinstance(parts, str):
+        raise ValueError(f"forecasting_data: parts must be a tuple of 'train', 'val', 'test'; got {parts!r}")
     s = co2_monthly()
     values = s.to_numpy()
     train, _, _ = reference.chronological_split(values, FORECAST_VAL, FORECAST_TEST)
     scaler = reference.StandardScaler().fit(train)
     X, y = windows(scaler.transform(values), FORECAST_LOOKBACK, 1)
     target = reference.target_times(len(values), FORECAST_LOOKBACK, 1)[:, 0]   # the month window k forecasts
-    parts = reference.window_parts(len(values), FORECAST_LOOKBACK, 1, FORECAST_VAL, FORECAST_TEST)
-    data = {"mean": scaler.mean, "std": scaler.std, "test_dates": s.index[target[parts["test"]]]}
-    for name, rows in parts.items():
-        data[f"X_{name}"], data[f"y_{name}"] = X[rows], y[rows]
+    rows = reference.window_parts(len(values), FORECAST_LOOKBACK, 1, FORECAST_VAL, FORECAST_TEST)
+    data = {"mean": scaler.mean, "std": scaler.std}
+    if "test" in parts:
+        data["test_dates"] = s.index[target[rows["test"]]]
+    for name in parts:
+        data[f"X_{name}"], data[f"y_{name}"] = X[rows[name]], y[rows[name]]
     return data
+
+
+def _reachable(root, depth=4):
+    """The objects a forecast function reaches: what its closure and defaults hold, the
+    object of a bound method, the arguments of a functools.partial, and the attributes of
+    the objects found, to `depth` steps; modules and classes are not entered."""
+    import types
+    seen, todo, found = set(), [(root, 0)], []
+    while todo:
+        obj, level = todo.pop()
+        if id(obj) in seen or isinstance(obj, (types.ModuleType, type, str, bytes, np.ndarray)):
+            continue
+        seen.add(id(obj))
+        found.append(obj)
+        if level == depth:
+            continue
+        nxt = []
+        if isinstance(obj, types.FunctionType):
+            nxt += [c.cell_contents for c in obj.__closure__ or () if c.cell_contents is not c]
+            nxt += list(obj.__defaults__ or ())
+        elif isinstance(obj, types.MethodType):
+            nxt += [obj.__self__, obj.__func__]
+        elif isinstance(obj, (list, tuple, set, frozenset)):
+            nxt += list(obj)[:100]
+        elif isinstance(obj, dict):
+            nxt += list(obj.values())[:100]
+        elif hasattr(obj, "func") and hasattr(obj, "args"):          # functools.partial
+            nxt += [obj.func, *obj.args, *(obj.keywords or {}).values()]
+        framework = type(obj).__module__.split(".")[0] in ("torch", "keras", "tensorflow")
+        if hasattr(obj, "__dict__") and not isinstance(obj, types.FunctionType) and not framework:
+            nxt += list(vars(obj).values())[:100]
+        todo += [(o, level + 1) for o in nxt]
+    return found
+
+
+def _lstm_weights(forecast):
+    """[(name, get, put)] for the LSTMs in what forecast reaches: lstm_ref.train.Regressor
+    with an LSTM cell, PyTorch modules holding nn.LSTM or nn.LSTMCell (or a module of the
+    student's named *LSTM*), Keras models holding keras.layers.LSTM; get() returns the
+    weights as NumPy arrays, put(arrays) writes them back."""
+    from ..train import Regressor
+    out = []
+    for obj in _reachable(forecast):
+        kind = type(obj).__module__.split(".")[0]
+        if isinstance(obj, Regressor) and obj.cell == "lstm":
+            params = obj.cell_params()
+
+            def put(arrays, params=params):
+                for key, value in zip(params, arrays):
+                    params[key][...] = value
+            out.append(("a Regressor('lstm')", lambda params=params: [v.copy() for v in params.values()], put))
+        elif kind == "torch" or hasattr(obj, "named_modules") and hasattr(obj, "parameters"):
+            for path, module in getattr(obj, "named_modules", lambda: [])():
+                if "LSTM" in type(module).__name__:
+                    tensors = list(module.parameters())
+
+                    def put(arrays, tensors=tensors):
+                        import torch
+                        with torch.no_grad():
+                            for t, a in zip(tensors, arrays):
+                                t.copy_(torch.from_numpy(a))
+                    out.append((f"{type(module).__name__} {path or ''}".strip(),
+                                lambda tensors=tensors: [t.detach().cpu().numpy().copy() for t in tensors], put))
+        elif kind == "keras" and hasattr(obj, "layers"):
+            from .keras import _lstm_layers
+            for layer in _lstm_layers(obj):
+                out.append((f"keras LSTM {layer.name}", layer.get_weights, layer.set_weights))
+    return out
+
+
+def _mae_without_lstm(forecast, X_test, truth, std, mean):
+    """(names of the LSTMs found, the forecast's MAE in ppm with their weights shuffled);
+    every weight is put back afterwards."""
+    lstms = _lstm_weights(forecast)
+    if not lstms:
+        return [], None
+    rng = np.random.default_rng(drawn(1003))
+    saved = [get() for _, get, _ in lstms]
+    try:
+        for (_, _, put), arrays in zip(lstms, saved):
+            put([rng.permutation(a.ravel()).reshape(a.shape) for a in arrays])
+        pred = _as_array("your test forecasts with the LSTM's weights shuffled", run_student(
+            "the forecast function that fit_forecaster returned", forecast, X_test.copy(),
+            allowed=FORECASTER_ALLOWED))
+    finally:
+        for (_, _, put), arrays in zip(lstms, saved):
+            put(arrays)
+    bad = ~np.isfinite(pred)
+    pred = np.where(bad, 1e6, pred)     # a forecast that blows up without its LSTM lost its skill
+    return list(dict.fromkeys(name for name, _, _ in lstms)), reference.mae(truth, pred * std + mean)
 
 
 def check_forecaster(fit_forecaster):
@@ -246,8 +348,12 @@ def check_forecaster(fit_forecaster):
     (N, 1) of one-month-ahead forecasts (scaled units). The check makes the data itself
     (forecasting_data) and passes fit_forecaster only the training and validation windows, so
     fitting cannot see the test period; then it forecasts the test windows with the function
-    returned, computes the MAE in ppm itself, and compares it with the last-value and seasonal
-    naive baselines on the same windows. Passing needs an MAE below both. Prints the table and
+    returned, computes the MAE in ppm itself, and compares it with the last-value, seasonal
+    naive and seasonal naive with drift baselines on the same windows (and, for comparison
+    only, a linear AR fitted on the training windows). Passing needs an MAE below all three,
+    and a forecaster whose skill is its LSTM's: an LSTM (lstm_ref's Regressor, a PyTorch or a
+    Keras one) must be reachable from the function returned, and with its trained weights
+    shuffled the MAE must be at least FORECAST_ABLATED times as large. Prints the table and
     returns a dict: mae, baselines, test_dates, forecast and truth (ppm)."""
     data = forecasting_data()
     fit_args = [data[k].copy() for k in ("X_train", "y_train", "X_val", "y_val")]
@@ -264,13 +370,17 @@ def check_forecaster(fit_forecaster):
     truth = data["y_test"] * std + mean
     ppm = pred * std + mean
     mae = reference.mae(truth, ppm)
+    ar = reference.LinearAR.fit(data["X_train"], data["y_train"])
     baselines = {name: reference.mae(truth, baseline(data["X_test"]) * std + mean) for name, baseline in (
         ("last value", reference.last_value_forecast),
-        ("seasonal naive", lambda X: reference.seasonal_naive_forecast(X, 1, SEASON)))}
+        ("seasonal naive", lambda X: reference.seasonal_naive_forecast(X, 1, SEASON)),
+        ("seasonal + drift", lambda X: reference.seasonal_naive_drift_forecast(X, 1, SEASON)))}
+    context = reference.mae(truth, ar.predict(data["X_test"]) * std + mean)
     dates = data["test_dates"]
     table = (f"One month ahead over the test period {dates[0]:%Y-%m} to {dates[-1]:%Y-%m} ({len(truth)} months), "
              f"fitted on {len(fit_args[0])} training and {len(fit_args[2])} validation windows only; MAE in ppm:\n"
-             f"  {'your forecaster':15s} {mae:6.3f}\n" + "".join(f"  {k:15s} {v:6.3f}\n" for k, v in baselines.items()))
+             f"  {'your forecaster':16s} {mae:6.3f}\n" + "".join(f"  {k:16s} {v:6.3f}\n" for k, v in baselines.items())
+             + f"  {'linear AR(24)':16s} {context:6.3f}  (for comparison, not required: see chapter 9)\n")
     best = min(baselines, key=baselines.get)
     if mae >= baselines[best]:
         bias = float(np.mean(ppm - truth))
@@ -283,7 +393,19 @@ def check_forecaster(fit_forecaster):
                      f"level cannot reach values it has never produced. Forecast the change instead: train on "
                      f"y - X[:, -1] from X - X[:, -1:] (each window relative to its last value) and add the last "
                      f"value back.")
-        raise GradingError(f"{table}Needed: an MAE below the better baseline ({best}, {baselines[best]:.3f} ppm)."
-                           f"{cause}")
+        raise GradingError(f"{table}Needed: an MAE below the best of these baselines ({best}, "
+                           f"{baselines[best]:.3f} ppm).{cause}")
+    found, ablated = _mae_without_lstm(forecast, X_test, truth, std, mean)
+    if not found:
+        raise GradingError(
+            f"{table}But no LSTM was found in what fit_forecaster returned (the forecast function, what it "
+            f"holds in its closure and the objects it uses): the exercise asks for an LSTM forecaster, e.g. "
+            f"lstm_ref.train.Regressor('lstm', ...) trained with fit, and `return lambda X: ...model.predict(...)`.")
+    if ablated < FORECAST_ABLATED * mae:
+        raise GradingError(
+            f"{table}But with the trained weights of its LSTM ({', '.join(found)}) shuffled, your forecaster still "
+            f"has MAE {ablated:.3f} ppm (needed: at least {FORECAST_ABLATED} times yours, "
+            f"{FORECAST_ABLATED * mae:.3f}): its forecasts do not come from its LSTM.")
+    table += f"  with its LSTM's weights shuffled: {ablated:.3f} (its skill comes from the LSTM)\n"
     print(f"Passed.\n{table.rstrip()}")
     return {"mae": mae, "baselines": baselines, "test_dates": dates, "forecast": ppm[:, 0], "truth": truth[:, 0]}

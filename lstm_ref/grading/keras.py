@@ -30,6 +30,10 @@ _OTHER_SIZES = {"vocab_size": 50, "embed_dim": 8, "units": 5, "seq_len": 7}
 SENTIMENT_TEST_SEED = 3               # the notebook trains on seed 1 and validates on seed 2
 SENTIMENT_TEST_SIZE = 1000
 SENTIMENT_MIN_ACCURACY = 0.9
+# A model whose answers come from its LSTM loses them when the LSTM's trained weights are
+# shuffled: its accuracy must then fall to at most this (chance is 0.5; a model that reads
+# the words some other way keeps its accuracy).
+SENTIMENT_ABLATED_ACCURACY = 0.75
 
 
 def _sizes_label(sizes):
@@ -350,9 +354,11 @@ def check_sentiment_training(train_sentiment_model):
 def check_sentiment_model(model):
     """A trained model (Embedding -> LSTM -> Dense(sigmoid)) on SENTIMENT_TEST_SIZE reviews
     the check draws itself (seed SENTIMENT_TEST_SEED; training used other seeds): its
-    accuracy at threshold 0.5 is at least SENTIMENT_MIN_ACCURACY, and it calls
-    SENTIMENT_EXAMPLE positive. Prints the accuracy, the majority-class baseline and the
-    example's probability."""
+    accuracy at threshold 0.5 is at least SENTIMENT_MIN_ACCURACY, it calls
+    SENTIMENT_EXAMPLE positive, and its skill is its LSTM's: with the LSTM's trained
+    weights shuffled, its accuracy falls to at most SENTIMENT_ABLATED_ACCURACY. Prints the
+    accuracy, the majority-class baseline, the example's probability and the accuracy
+    without the LSTM's training."""
     keras = _keras()
     if isinstance(model, tuple):
         raise GradingError("expected the trained Keras model, got a tuple: train_sentiment_model returns "
@@ -380,6 +386,44 @@ def check_sentiment_model(model):
     if example <= 0.5:
         raise GradingError(f"{report}\nNeeded: {SENTIMENT_EXAMPLE!r} comes out positive (probability > 0.5): "
                            f"'not' turns 'bad' around, which only a model that reads the words in order can tell.")
-    print(f"Passed: {report}")
+    ablated = _accuracy_without_lstm(model, x, y)
+    if ablated is None:
+        raise GradingError(f"{report}\nBut your model has no trained keras.layers.LSTM layer (with weights): the "
+                           f"exercise asks for Embedding -> LSTM -> Dense(1, sigmoid), trained with fit.")
+    if ablated > SENTIMENT_ABLATED_ACCURACY:
+        raise GradingError(
+            f"{report}\nBut with the trained weights of its LSTM shuffled, the model still scores {ablated:.3f} "
+            f"(needed: at most {SENTIMENT_ABLATED_ACCURACY}): its answers do not come from its LSTM. The "
+            f"exercise asks for Embedding -> LSTM -> Dense, the LSTM reading each review in order.")
+    print(f"Passed: {report} With its LSTM's weights shuffled: accuracy {ablated:.3f} (its skill comes "
+          f"from the LSTM).")
+
+
+def _lstm_layers(layer):
+    """The keras.layers.LSTM layers in layer and its sublayers, at any depth."""
+    keras = _keras()
+    found = [layer] if isinstance(layer, keras.layers.LSTM) else []
+    for sub in getattr(layer, "layers", None) or []:
+        found += _lstm_layers(sub)
+    return list(dict.fromkeys(found))
+
+
+def _accuracy_without_lstm(model, x, y):
+    """The model's accuracy on (x, y) with every LSTM layer's trained weights shuffled (each
+    array keeps its values, in a random order), the weights put back afterwards; None
+    when the model has no LSTM layer with weights."""
+    lstms = [layer for layer in _lstm_layers(model) if layer.get_weights()]
+    if not lstms:
+        return None
+    rng = np.random.default_rng(drawn(910))
+    saved = [layer.get_weights() for layer in lstms]
+    try:
+        for layer, weights in zip(lstms, saved):
+            layer.set_weights([rng.permutation(w.ravel()).reshape(w.shape) for w in weights])
+        p = _as_array("your model's predictions", run_student("model.predict", model.predict, x, verbose=0))
+    finally:
+        for layer, weights in zip(lstms, saved):
+            layer.set_weights(weights)
+    return float(np.mean((p.reshape(len(y), -1)[:, 0] > 0.5) == (y > 0.5)))
 
 

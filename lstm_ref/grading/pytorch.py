@@ -30,6 +30,10 @@ ADDING_T = 30
 ADDING_MARGIN = 0.1
 ADDING_TEST_SEED = 7
 ADDING_TEST_SIZE = 1000
+# A model whose skill comes from its LSTM loses it when the LSTM's trained parameters are
+# shuffled: its MSE must then be at least this times the baseline (a model that computes
+# the sum without its LSTM stays near 0).
+ADDING_ABLATED = 0.5
 # What exercise 05 may use from lstm_ref outside the LSTM's forward: the task, its baseline,
 # and the course's initial weights.
 ADDING_ALLOWED = ("adding_problem", "adding_baseline_mse", "init_lstm")
@@ -229,28 +233,19 @@ def check_torch_lstm_parameters(LSTM):
     _case("your LSTM", label, body)
 
 
-def check_adding_training(train_adding_model):
+def check_adding_training(train_adding_model, LSTM):
     """Run the student's train_adding_model() -> model once (their training, with their
     batches), and measure the model it returns with check_adding_model on held-out sequences
     that the training function never sees. The check trains nothing of its own. Returns the
     model."""
     model = run_student("train_adding_model", train_adding_model, allowed=ADDING_ALLOWED)
-    check_adding_model(model)
+    check_adding_model(model, LSTM)
     return model
 
 
-def check_adding_model(model):
-    """A trained model (x (N, ADDING_T, 2) float32 tensor -> (N, 1)) built on the student's
-    LSTM, measured on ADDING_TEST_SIZE held-out sequences of the adding problem that the check
-    draws itself (seed ADDING_TEST_SEED): its MSE must be at most ADDING_MARGIN times the
-    trivial baseline lstm_ref.adding_baseline_mse. The check trains nothing; it prints the
-    MSE, the baseline and their ratio."""
-    from ..tasks import adding_baseline_mse, adding_problem
+def _adding_mse(model, x, y):
+    """The MSE of model's predictions for x (a float32 array) against y, checked."""
     torch = _torch()
-    if isinstance(model, tuple):
-        raise GradingError("expected the trained model, got a tuple: return (or pass) the model itself.")
-    _no_framework_recurrence("your model", model)
-    x, y = adding_problem(ADDING_TEST_SIZE, ADDING_T, seed=drawn(ADDING_TEST_SEED), dtype=np.float32)
     was_training = model.training
     model.eval()
     try:
@@ -260,7 +255,50 @@ def check_adding_model(model):
         model.train(was_training)
     _check_shape("your model's predictions", pred, y, f"One prediction per sequence: ({len(y)}, 1), like y.")
     _check_finite("your model's predictions", pred)
-    mse = float(np.mean((pred - y) ** 2))
+    return float(np.mean((pred - y) ** 2))
+
+
+def _shuffled_lstms(model, LSTM, seed):
+    """A copy of model in which the parameters of every LSTM submodule (an instance of the
+    student's class LSTM) hold their own values in a random order: the same sizes of
+    weights, none of what training put where."""
+    import copy
+    torch = _torch()
+    ablated = copy.deepcopy(model)
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for module in ablated.modules():
+            if isinstance(module, LSTM):
+                for p in module.parameters():
+                    p.copy_(p.flatten()[torch.randperm(p.numel(), generator=generator)].reshape(p.shape))
+    return ablated
+
+
+def check_adding_model(model, LSTM):
+    """A trained model (x (N, ADDING_T, 2) float32 tensor -> (N, 1)) built on the student's
+    LSTM (the class LSTM, checked by check_torch_lstm), measured on ADDING_TEST_SIZE
+    held-out sequences of the adding problem that the check draws itself (seed
+    ADDING_TEST_SEED): its MSE must be at most ADDING_MARGIN times the trivial baseline
+    lstm_ref.adding_baseline_mse; and its skill must come from its LSTM: with the LSTM's
+    trained parameters shuffled, its MSE must rise to at least ADDING_ABLATED times the
+    baseline (a model that computes the sum some other way keeps its skill). The check
+    trains nothing; it prints the MSE, the baseline and their ratios."""
+    from ..tasks import adding_baseline_mse, adding_problem
+    torch = _torch()
+    if isinstance(model, tuple):
+        raise GradingError("expected the trained model, got a tuple: return (or pass) the model itself.")
+    _no_framework_recurrence("your model", model)
+    if not isinstance(LSTM, type) or not issubclass(LSTM, torch.nn.Module):
+        raise GradingError(f"expected your LSTM class (a torch.nn.Module subclass) as the second argument, "
+                           f"got {LSTM!r}")
+    lstms = [path or "the model itself" for path, m in model.named_modules() if isinstance(m, LSTM)]
+    if not lstms:
+        found = ", ".join(f"{path} ({type(m).__name__})" for path, m in model.named_modules() if path) or "none"
+        raise GradingError(f"your model has no submodule of your class {LSTM.__name__} (its submodules: {found}). "
+                           f"The exercise asks for a model built on your LSTM, e.g. self.lstm = LSTM(2, H) in "
+                           f"its __init__, read out by a linear layer.")
+    x, y = adding_problem(ADDING_TEST_SIZE, ADDING_T, seed=drawn(ADDING_TEST_SEED), dtype=np.float32)
+    mse = _adding_mse(model, x, y)
     baseline = adding_baseline_mse(ADDING_T)
     ratio = mse / baseline
     report = (f"held-out MSE {mse:.4f} on {len(y)} sequences of the adding problem (T = {ADDING_T}, "
@@ -276,6 +314,14 @@ def check_adding_model(model):
                      "values gets (the error is then the other value's variance, 1/12): train for longer.")
         raise GradingError(f"{report}\nNeeded: at most {ADDING_MARGIN} times the baseline, i.e. MSE <= "
                            f"{ADDING_MARGIN * baseline:.4f}.{cause}")
-    print(f"Passed: {report} Needed: at most {ADDING_MARGIN}.")
+    ablated = _adding_mse(_shuffled_lstms(model, LSTM, drawn(260)), x, y) / baseline
+    if ablated < ADDING_ABLATED:
+        raise GradingError(
+            f"{report}\nBut with the parameters of its LSTM ({', '.join(lstms)}) shuffled, the model still has "
+            f"MSE {ablated:.3f} times the baseline (needed: at least {ADDING_ABLATED}): its skill does not come "
+            f"from its LSTM. The exercise asks for a model whose LSTM reads the sequence and whose read-out "
+            f"turns the LSTM's last state into the sum.")
+    print(f"Passed: {report} Needed: at most {ADDING_MARGIN}. With its LSTM's parameters shuffled: "
+          f"ratio {ablated:.3f} (its skill comes from the LSTM).")
 
 

@@ -1,0 +1,177 @@
+"""Grades an instructor can trust, on every assignment (grader/, lstm_ref.grading).
+
+tests/test_hostile.py throws a whole corpus at exercise 02. This file checks the rules
+that hold for every exercise, 01 to 06, each graded in one batch with `python -m
+grader.parallel` and again with plain `nbgrader autograde` and the course's configuration:
+
+- an honest solution earns full marks (parallel only: its training runs are the slow part);
+- a notebook that implements nothing, whose every function displays a value before it
+  fails, earns nothing (nbgrader alone would read the displayed value as credit);
+- an honest solution whose functions print to stderr and warn earns full marks
+  (nbgrader alone would give 0 to every test with stderr text);
+- in the training exercises, the shortcut that scores without training an LSTM loses
+  exactly the training tests' points;
+- the autograded notebooks and the feedback show no hidden test's code.
+"""
+import ast
+import html
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+
+from grader import hidden
+from submissions import answered, course_env, solution_answers
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+ASSIGNMENTS = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir())
+
+
+def defined(code):
+    """The names of the functions and classes a solution cell defines at its top level."""
+    return [n.name for n in ast.parse(code).body if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
+
+
+def forged(answers):
+    """Every function and class replaced by one that shows a value, then fails."""
+    body = ("(*args, **kwargs):\n    import sys\n    sys.displayhook('all checks passed: full marks')\n"
+            "    raise NotImplementedError()\n")
+    return {gid: "".join(f"def {name}{body}\n" for name in defined(code)) for gid, code in answers.items()}
+
+
+def noisy(answers):
+    """Every function wrapped so that it prints to stderr and warns, then does its work."""
+    out = {}
+    for gid, code in answers.items():
+        wrappers = [
+            f"\n_quiet_{name} = {name}\n\n\ndef {name}(*args, **kwargs):\n    import sys, warnings\n"
+            f"    print('{name} says hello on stderr', file=sys.stderr)\n"
+            f"    warnings.warn('a warning from {name}', UserWarning)\n    return _quiet_{name}(*args, **kwargs)\n"
+            for name in defined(code) if not name[0].isupper()]      # classes stay classes
+        out[gid] = code + "".join(wrappers)
+    return out
+
+
+# The shortcut of each training exercise: a score without an LSTM that training made.
+SHORTCUTS = {
+    "04_keras": ("train_sentiment_model", '''
+def train_sentiment_model(x_train, y_train, x_val, y_val):
+    """No training: the rule that made the labels, in a Keras model that holds an unused LSTM."""
+    words = np.array(grading.SENTIMENT_WORDS)
+    positive = np.isin(words, grading.POSITIVE_WORDS)
+    opinion = np.isin(words, grading.POSITIVE_WORDS + grading.NEGATIVE_WORDS)
+    negator = words == "not"
+
+    class Rule(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.lstm = keras.layers.LSTM(3)
+            self.lstm.build((None, grading.SENTIMENT_LEN, 4))
+
+        def predict(self, x, verbose=0):
+            x = np.asarray(x)
+            word = x[np.arange(len(x)), np.argmax(opinion[x], axis=1)]
+            return (positive[word] != negator[x].any(axis=1)).astype(np.float32)[:, None]
+    return Rule(), None
+''', 2.0, "do not come from its LSTM"),
+    "05_pytorch": ("adding_model", '''
+class AddingModel(nn.Module):
+    """No memory to learn: the sum of the marked values, computed; an LSTM beside it, unread."""
+    def __init__(self, hidden_size):
+        super().__init__()
+        self.lstm = LSTM(2, hidden_size)
+
+    def forward(self, x):
+        return (x[..., 0] * x[..., 1]).sum(1, keepdim=True)
+
+
+def train_adding_model():
+    return AddingModel(4)
+''', 4.0, "its skill does not come from its LSTM"),
+    "06_forecasting": ("fit_forecaster", '''
+def fit_forecaster(X_train, y_train, X_val, y_val):
+    """No fitting, no LSTM: the seasonal naive forecast raised by the last year's rise."""
+    return lambda X: X[:, -1] + X[:, -12] - X[:, -13]
+''', 3.0, "Needed: an MAE below the best of these baselines"),
+}
+
+
+def make_course(path, assignment):
+    """A course folder with the assignment released; returns (release, source) notebooks."""
+    shutil.copy(ROOT / "nbgrader_config.py", path / "nbgrader_config.py")
+    shutil.copytree(ROOT / "solutions" / assignment, path / "solutions" / assignment)
+    out = subprocess.run([str(BIN / "nbgrader"), "generate_assignment", assignment], cwd=path,
+                         env=course_env(), capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    (release,) = (path / "exercises" / assignment).glob("*.ipynb")
+    (source,) = (path / "solutions" / assignment).glob("*.ipynb")
+    return release, source
+
+
+def submissions(release, source, assignment, honest=True):
+    """{student: (notebook, the score it deserves, a phrase its feedback must show)}."""
+    nb = nbformat.read(source, as_version=4)
+    total = sum(c.metadata["nbgrader"].get("points", 0) for c in nb.cells
+                if c.metadata.get("nbgrader", {}).get("grade"))
+    answers = solution_answers(source)
+    out = {"forges_output": (answered(release, forged(answers)), 0.0, "not implemented yet")}
+    trains = assignment in SHORTCUTS
+    if honest or not trains:
+        out["noisy_honest"] = (answered(release, noisy(answers)), total, "says hello on stderr")
+    if honest:
+        out["honest"] = (answered(release, answers), total, "Passed" if trains else "grading.check_")
+    if trains:
+        gid, code, lost, phrase = SHORTCUTS[assignment]
+        out["shortcut"] = (answered(release, {**answers, gid: code}), total - lost, phrase)
+    return out, total
+
+
+def grade(path, assignment, students, name, command):
+    """Submit each student's notebook as `name`, grade them all with command, make feedback."""
+    for student, (nb, _, _) in students.items():
+        folder = path / "submitted" / student / assignment
+        folder.mkdir(parents=True)
+        nbformat.write(nb, folder / name)
+    out = subprocess.run([str(c) for c in command], cwd=path, env=course_env(), capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    out = subprocess.run([str(BIN / "nbgrader"), "generate_feedback", assignment], cwd=path, env=course_env(),
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def check(path, assignment, students, total, release):
+    with Gradebook(f"sqlite:///{path / 'gradebook.db'}") as gb:
+        for student, (_, score, _) in students.items():
+            sub = gb.find_submission(assignment, student)
+            assert (student, sub.score, sub.max_score) == (student, score, total)
+    for student, (_, _, phrase) in students.items():
+        graded = nbformat.read(path / "autograded" / student / assignment / release.name, as_version=4)
+        page = (path / "feedback" / student / assignment / release.with_suffix(".html").name).read_text()
+        assert phrase in html.unescape(re.sub(r"<[^>]+>", "", page)), (student, phrase)
+        for cell in graded.cells:
+            if cell.metadata.get("nbgrader", {}).get("grade") and "Hidden (" in cell.source:
+                assert hidden.CONCEALED in cell.source and "grading.hidden(" not in cell.source, student
+        assert "grading.hidden(" not in page and "HIDDEN TESTS" not in page, student
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_grader_parallel_grades_every_assignment_by_its_checks_alone(tmp_path, assignment):
+    release, source = make_course(tmp_path, assignment)
+    students, total = submissions(release, source, assignment)
+    grade(tmp_path, assignment, students, release.name,
+          [sys.executable, "-m", "grader.parallel", assignment, "--workers", "2", "--no-progress"])
+    check(tmp_path, assignment, students, total, release)
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_plain_nbgrader_grades_every_assignment_by_its_checks_alone(tmp_path, assignment):
+    release, source = make_course(tmp_path, assignment)
+    students, total = submissions(release, source, assignment, honest=False)
+    grade(tmp_path, assignment, students, release.name, [BIN / "nbgrader", "autograde", assignment])
+    check(tmp_path, assignment, students, total, release)
