@@ -58,14 +58,14 @@ def test_parallel_grades_like_nbgrader(courses):
     assert "autograded 8 of 8 submissions" in said, said
     graded = gradebook_contents(sqlite(serial))
     assert graded and gradebook_contents(sqlite(fast)) == graded
-    assert sorted({v[0] for k, v in graded.items() if len(k) == 2}) == [0.0, 2.0, 3.0]
+    assert sorted({v[0] for k, v in graded.items() if len(k) == 2}) == [0.0, 1.0, 2.0, 3.0]
     for course in (serial, fast):
         run([BIN / "nbgrader", "export"], course)
     rows = [sorted((r["student_id"], r["score"])
                    for r in csv.DictReader((c / "grades.csv").read_text().splitlines()))
             for c in (serial, fast)]
     assert rows[0] == rows[1]
-    assert [score for _, score in rows[0]] == ["8.0", "3.0", "0.0", "3.0"] * 2
+    assert [score for _, score in rows[0]] == ["8.0", "3.0", "0.0", "4.0"] * 2
     for k in range(8):
         assert (fast / "autograded" / f"s{k}" / A / "lstm_cell.ipynb").exists()
 
@@ -192,5 +192,5 @@ def test_a_postgresql_gradebook(postgres, tmp_path):
     graded = gradebook_contents(courses["serial"][1])
     assert gradebook_contents(courses["parallel"][1]) == graded
     scores = [v[0] for k, v in graded.items() if len(k) == 2]       # the test cells' auto_score
-    assert len(scores) == 12
-    assert sum(scores) == 8 + 3 + 0 + 3
+    assert len(scores) == 4 * 5
+    assert sum(scores) == 8 + 3 + 0 + 4
