@@ -47,6 +47,39 @@ def answered(release, answers):
     return nb
 
 
+# A stand-in for a trained sentiment model (exercise 04) that answers by the rule that made
+# the labels: source code, run in a test (tests/test_grading.py) or pasted into a notebook
+# as a student's shortcut (tests/test_hostile_all.py). It needs keras, np and grading.
+SENTIMENT_RULE = '''
+def rule_model(flip_example=False, order_blind=False, constant=None, decoy=False):
+    """The labels' rule as a Keras model (with decoy, holding an LSTM layer with weights,
+    which it never uses)."""
+    words = np.array(grading.SENTIMENT_WORDS)
+    positive = np.isin(words, grading.POSITIVE_WORDS)
+    opinion = np.isin(words, grading.POSITIVE_WORDS + grading.NEGATIVE_WORDS)
+    negator = words == "not"
+
+    class Rule(keras.Model):
+        def __init__(self):
+            super().__init__()
+            if decoy:
+                self.lstm = keras.layers.LSTM(3)
+                self.lstm.build((None, grading.SENTIMENT_LEN, 4))
+
+        def predict(self, x, verbose=0):
+            x = np.asarray(x)
+            if constant is not None:
+                return np.full((len(x), 1), constant, np.float32)
+            word = x[np.arange(len(x)), np.argmax(opinion[x], axis=1)]
+            p = positive[word] if order_blind else positive[word] != negator[x].any(axis=1)
+            p = p.astype(np.float32)
+            if flip_example:
+                p[(x == grading.encode_reviews([grading.SENTIMENT_EXAMPLE])[0]).all(axis=1)] = 0.0
+            return p[:, None]
+    return Rule()
+'''
+
+
 # Four kinds of student of exercise 02 (lstm_cell), for grading many submissions at once.
 KINDS = ["complete", "sigmoid only", "untouched", "wrong gate order"]
 

@@ -6,6 +6,7 @@ import pytest
 import lstm_ref as L
 from lstm_ref import grading as G
 from lstm_ref import tolerances
+from submissions import SENTIMENT_RULE
 
 
 def sigmoid(x):
@@ -509,33 +510,12 @@ def test_keras_delegation_earns_nothing():
           "from_keras_lstm calls lstm_ref.convert.from_keras")
 
 
-def rule_model(flip_example=False, order_blind=False, constant=None, decoy=False):
-    """A stand-in for a trained model that answers by the rule that made the labels (with
-    decoy, it holds an LSTM layer with weights, which it never uses)."""
-    keras = keras_setup()
-    words = np.array(G.SENTIMENT_WORDS)
-    positive = np.isin(words, G.POSITIVE_WORDS)
-    opinion = np.isin(words, G.POSITIVE_WORDS + G.NEGATIVE_WORDS)
-    negator = words == "not"
-
-    class Rule(keras.Model):
-        def __init__(self):
-            super().__init__()
-            if decoy:
-                self.lstm = keras.layers.LSTM(3)
-                self.lstm.build((None, G.SENTIMENT_LEN, 4))
-
-        def predict(self, x, verbose=0):
-            x = np.asarray(x)
-            if constant is not None:
-                return np.full((len(x), 1), constant, np.float32)
-            word = x[np.arange(len(x)), np.argmax(opinion[x], axis=1)]
-            p = positive[word] if order_blind else positive[word] != negator[x].any(axis=1)
-            p = p.astype(np.float32)
-            if flip_example:
-                p[(x == G.encode_reviews([G.SENTIMENT_EXAMPLE])[0]).all(axis=1)] = 0.0
-            return p[:, None]
-    return Rule()
+def rule_model(**options):
+    """A stand-in for a trained model that answers by the rule that made the labels
+    (tests/submissions.py SENTIMENT_RULE, whose options it takes)."""
+    space = {"keras": keras_setup(), "np": np, "grading": G}
+    exec(SENTIMENT_RULE, space)
+    return space["rule_model"](**options)
 
 
 def test_sentiment_check(capsys):

@@ -26,7 +26,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from grader import hidden
-from submissions import answered, course_env, solution_answers
+from submissions import SENTIMENT_RULE, answered, course_env, solution_answers
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -60,25 +60,11 @@ def noisy(answers):
 
 # The shortcut of each training exercise: a score without an LSTM that training made.
 SHORTCUTS = {
-    "04_keras": ("train_sentiment_model", '''
+    "04_keras": ("train_sentiment_model", SENTIMENT_RULE + '''
+
 def train_sentiment_model(x_train, y_train, x_val, y_val):
     """No training: the rule that made the labels, in a Keras model that holds an unused LSTM."""
-    words = np.array(grading.SENTIMENT_WORDS)
-    positive = np.isin(words, grading.POSITIVE_WORDS)
-    opinion = np.isin(words, grading.POSITIVE_WORDS + grading.NEGATIVE_WORDS)
-    negator = words == "not"
-
-    class Rule(keras.Model):
-        def __init__(self):
-            super().__init__()
-            self.lstm = keras.layers.LSTM(3)
-            self.lstm.build((None, grading.SENTIMENT_LEN, 4))
-
-        def predict(self, x, verbose=0):
-            x = np.asarray(x)
-            word = x[np.arange(len(x)), np.argmax(opinion[x], axis=1)]
-            return (positive[word] != negator[x].any(axis=1)).astype(np.float32)[:, None]
-    return Rule(), None
+    return rule_model(decoy=True), None
 ''', 2.0, "do not come from its LSTM"),
     "05_pytorch": ("adding_model", '''
 class AddingModel(nn.Module):
