@@ -505,7 +505,7 @@ def long_sequence_case(k, T, rho, input_scale=1.0, B=3, D=3, H=4, seed=600):
     case["dh"] = np.zeros((B, T, H))
     case["dh"][:, -1] = unit_rows(seed, B, H)
     scale = "" if input_scale == 1 else f", inputs of size {input_scale:.0e}"
-    return (f"a long sequence (seed {seed}, B={B}, T={T}, D={D}, H={H}, Wh = {rho} x orthogonal"
+    return (f"a long sequence (seed {drawn(seed)}, B={B}, T={T}, D={D}, H={H}, Wh = {rho} x orthogonal"
             f"{scale})"), case
 
 

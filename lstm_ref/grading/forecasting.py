@@ -30,7 +30,7 @@ def _window_cases():
     rng = np.random.default_rng(drawn(1000))
     yield "the series 0, 1, ..., 9 (each value is its own index), lookback 3, horizon 1", np.arange(10.0), 3, 1
     yield "the series 0, 1, ..., 11, lookback 4, horizon 3", np.arange(12.0), 4, 3
-    yield "a random series of 40 values (seed 1000), lookback 12, horizon 2", rng.standard_normal(40), 12, 2
+    yield f"a random series of 40 values (seed {drawn(1000)}), lookback 12, horizon 2", rng.standard_normal(40), 12, 2
     yield "a series of 6 values, lookback 5, horizon 1 (exactly one window)", np.arange(6.0) ** 2, 5, 1
 
 
@@ -69,7 +69,7 @@ def _split_cases():
     yield (f"the CO2 series ({len(values)} months), n_val={FORECAST_VAL}, n_test={FORECAST_TEST}",
            values, FORECAST_VAL, FORECAST_TEST)
     rng = np.random.default_rng(drawn(1001))
-    yield ("a rising series 100 + 2t + noise of 30 values (seed 1001), n_val=6, n_test=4",
+    yield (f"a rising series 100 + 2t + noise of 30 values (seed {drawn(1001)}), n_val=6, n_test=4",
            100 + 2 * np.arange(30) + rng.standard_normal(30), 6, 4)
 
 

@@ -375,7 +375,7 @@ def check_sentiment_model(model):
     example = float(np.asarray(run_student("model.predict", model.predict, encode_reviews([SENTIMENT_EXAMPLE]),
                                            verbose=0)).ravel()[0])
     report = (f"held-out accuracy {accuracy:.3f} on {len(y)} reviews that the check draws itself (seed "
-              f"{SENTIMENT_TEST_SEED}; your model never saw them); always answering the majority class "
+              f"{drawn(SENTIMENT_TEST_SEED)}; your model never saw them); always answering the majority class "
               f"scores {majority:.3f}. P(positive | {SENTIMENT_EXAMPLE!r}) = {example:.3f}.")
     if accuracy < SENTIMENT_MIN_ACCURACY:
         cause = ("Your model gives (almost) every review the same answer: it has not learned yet. "

@@ -103,7 +103,7 @@ def check_lstm_step_rollout(lstm_step_forward, T=20):
             h, c, _ = _outputs("lstm_step_forward", result, 3, _STEP_OUTPUTS)
             h_ref, c_ref, _ = cells.lstm_step_forward(x[:, t], h_ref, c_ref, **p)
             where = f"lstm_step_forward chained over {T} steps in {np.dtype(dtype).name}, at step {t}"
-            _case(where, "a random case (seed 400, B=3, D=4, H=5)", lambda: _check_states(h, c, h_ref, c_ref))
+            _case(where, f"a random case (seed {drawn(400)}, B=3, D=4, H=5)", lambda: _check_states(h, c, h_ref, c_ref))
             if np.asarray(h).dtype != dtype:
                 raise GradingError(f"{where}: h_next has dtype {np.asarray(h).dtype}; a {np.dtype(dtype).name} "
                                    f"input should give a {np.dtype(dtype).name} result")

@@ -105,7 +105,7 @@ def torch_lstm_cases():
     rng = np.random.default_rng(drawn(240))
     B, T, D, H = 2, 6, 3, 5
     case = {"x": rng.standard_normal((B, T, D)), **_params(rng, D, H, 4)}
-    yield (f"a random case without initial states (seed 240, B={B}, T={T}, D={D}, H={H}; h0 = c0 = None, "
+    yield (f"a random case without initial states (seed {drawn(240)}, B={B}, T={T}, D={D}, H={H}; h0 = c0 = None, "
            f"so both start at zero)", {**{k: v.astype(np.float32) for k, v in case.items()}, "h0": None, "c0": None})
 
 
@@ -302,7 +302,7 @@ def check_adding_model(model, LSTM):
     baseline = adding_baseline_mse(ADDING_T)
     ratio = mse / baseline
     report = (f"held-out MSE {mse:.4f} on {len(y)} sequences of the adding problem (T = {ADDING_T}, "
-              f"le2015, seed {ADDING_TEST_SEED}; drawn by the check); the trivial baseline, always "
+              f"le2015, seed {drawn(ADDING_TEST_SEED)}; drawn by the check); the trivial baseline, always "
               f"predicting the mean target 1.0, has MSE {baseline:.4f}: ratio {ratio:.3f}.")
     if ratio > ADDING_MARGIN:
         cause = ""
