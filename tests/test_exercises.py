@@ -41,6 +41,9 @@ PARTIAL = {
     "05_pytorch": (["LSTM"], 4.0),
     # The windows (2) and both baselines (1 + 1); not the split and scaler, nor the forecaster.
     "06_forecasting": (["make_windows", "baselines"], 4.0),
+    # The step forward (2) and backward (3 + 2, and the hidden 1); not the sequence, nor the
+    # questions.
+    "07_gru": (["gru_step_forward", "gru_step_backward"], 8.0),
 }
 
 
@@ -111,8 +114,8 @@ def test_release_runs_top_to_bottom_failing_only_at_stubs(assignment):
         for k, cell in enumerate(nb.cells):
             for out in cell.get("outputs", []):
                 if out.output_type == "error":
-                    stub = out.ename == "NotImplementedError" or (
-                        out.ename == "GradingError" and "not implemented yet" in out.evalue)
+                    stub = out.ename == "NotImplementedError" or (out.ename == "GradingError" and (
+                        "not implemented yet" in out.evalue or "not answered yet" in out.evalue))
                     assert stub, f"{path.name} cell {k}: {out.ename}: {out.evalue}"
 
 

@@ -68,3 +68,7 @@ from .forecasting import (FORECAST_LOOKBACK, FORECAST_VAL, FORECAST_TEST, SEASON
                           FORECASTER_ALLOWED, check_make_windows, check_chronological_split,
                           check_scaler, check_last_value, check_seasonal_naive, forecasting_data,
                           check_forecaster)  # noqa: F401
+from .gru import (GRU_STEP_ARGS, GRU_SEQUENCE_ARGS, GRU_STEP_GRADS, GRU_SEQUENCE_GRADS, GRU_ALLOWED,  # noqa: F401
+                  check_gru_step_forward, check_gru_step_backward, check_gru_backward,
+                  check_gru_backward_many_to_one)
+from .questions import QUESTIONS, check_answer  # noqa: F401

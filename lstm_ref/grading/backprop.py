@@ -6,7 +6,7 @@ from .. import cells, gradcheck, sequence
 from ..gates import LSTM_GATES
 from ..tolerances import FLOAT64, GRADCHECK_MAX_ABS, GRADCHECK_NORMWISE, GRADCHECK_STEP
 from .core import (drawn, GradingError, RELATIVE_ONLY, SHAPE_HINTS, _DH_IN_PLACE_FIX, _as_array, _case,
-                   _check_finite, _check_shape, _explain, _forward_first, _outputs, _unchanged,
+                   _check_finite, _check_shape, _explain, _same, wrong_blocks, _forward_first, _outputs, _unchanged,
                    check_array, check_gate_blocks, long_sequence_case, run_student, sequence_cases,
                    step_cases, upstream)
 from .lstm_cell import _check_states, _student_step
@@ -23,7 +23,7 @@ WEIGHT_GRADS = ("dWx", "dWh", "db")
 
 
 def _lstm_step_backward(dh_next, dc_next, cache, h_path=True, h_path_in_dc_prev=True,
-                        sigmoid_slope=True, g_slope=True, do_tanh=True):
+                        sigmoid_slope=True, g_slope=True, do_tanh=True, db_rows="sum"):
     """lstm_ref.cells.lstm_step_backward with a known mistake switched on (cache: the
     reference's layout). Returns (dx, dh_prev, dc_prev, dWx, dWh, db)."""
     x, h_prev, c_prev, Wx, Wh, i, f, g, o, tanh_c = cache
@@ -34,7 +34,8 @@ def _lstm_step_backward(dh_next, dc_next, cache, h_path=True, h_path_in_dc_prev=
     blocks = {"i": dc * g * slope(i), "f": dc * c_prev * slope(f),
               "g": dc * i * ((1 - g**2) if g_slope else g * (1 - g)), "o": do * slope(o)}
     da = np.concatenate([blocks[name] for name in LSTM_GATES], axis=1)
-    return da @ Wx.T, da @ Wh.T, dc_prev, x.T @ da, h_prev.T @ da, da.sum(axis=0)
+    db = {"sum": da.sum(axis=0), "mean": da.mean(axis=0), "first": da[0]}[db_rows]
+    return da @ Wx.T, da @ Wh.T, dc_prev, x.T @ da, h_prev.T @ da, db
 
 
 def _lstm_step_backward_mistakes(dh, dc, cache, outputs):
@@ -49,7 +50,11 @@ def _lstm_step_backward_mistakes(dh, dc, cache, outputs):
             ("the candidate g uses the sigmoid's slope g * (1 - g); g = tanh(a_g), whose slope is 1 - g**2",
              {"g_slope": False}),
             ("do = dh_next * c_next; h_next = o * tanh(c_next), so do = dh_next * tanh(c_next)",
-             {"do_tanh": False})]:
+             {"do_tanh": False}),
+            ("db averages da over the batch; b is added to every row, so db sums them: "
+             "db = da.sum(axis=0)", {"db_rows": "mean"}),
+            ("db is the first row of da; b is added to every row of the batch, so db sums them: "
+             "db = da.sum(axis=0)", {"db_rows": "first"})]:
         yield cause, lambda options=options: tuple(
             _lstm_step_backward(dh, dc, cache, **options)[k] for k in pick)
 
@@ -84,8 +89,55 @@ def check_lstm_step_backward(lstm_step_forward, lstm_step_backward, outputs=LSTM
             pick = [LSTM_STEP_GRADS.index(n) for n in outputs]
             got = tuple(got[k] for k in pick)
             _explain(lambda: _compare_gradients(outputs, got, [expected[k] for k in pick]), got,
-                     _lstm_step_backward_mistakes(dh, dc, cache_ref, outputs))
+                     _lstm_step_backward_mistakes(dh, dc, cache_ref, outputs),
+                     note=lambda: _locate_step_error(lstm_step_backward, dh, dc, cache, cache_ref))
         _case("lstm_step_backward", label, body)
+
+
+# What each gate block of da is, for saying where an error sits.
+_DA = {"i": "da_i = dc * g * i * (1 - i)", "f": "da_f = dc * c_prev * f * (1 - f)",
+       "g": "da_g = dc * i * (1 - g**2)", "o": "da_o = do * o * (1 - o), with do = dh_next * tanh(c_next)"}
+
+
+def _locate_step_error(lstm_step_backward, dh, dc, cache, cache_ref):
+    """Where a wrong step backward goes wrong, measured: which gate blocks of da are wrong
+    (seen in dWx = x.T @ da), and which of the two incoming gradients leads to the error
+    (the student's function run again with only dc_next, then only dh_next)."""
+    def run(dh_in, dc_in):
+        result = run_student("lstm_step_backward", lstm_step_backward, dh_in.copy(), dc_in.copy(), cache,
+                             allowed=GIVEN_FORWARD)
+        return _outputs("lstm_step_backward", result, 6, LSTM_STEP_GRADS), \
+            cells.lstm_step_backward(dh_in, dc_in, cache_ref)
+    try:
+        got, expected = run(dh, dc)
+        only_c, only_h = run(np.zeros_like(dh), dc), run(dh, np.zeros_like(dc))
+    except GradingError:
+        return ""
+    if _same(got, expected, rtol=1e-5, atol=1e-7):
+        return ""                       # right to single precision: check_array has said so
+    lines = []
+    blocks = wrong_blocks(got[3], expected[3], LSTM_GATES)
+    c_ok, h_ok = _same(*only_c), _same(*only_h)
+    if c_ok != h_ok:
+        lines.append("with only dc_next flowing in (dh_next = 0) your gradients are "
+                     f"{'right' if c_ok else 'wrong'}, and with only dh_next (dc_next = 0) they are "
+                     f"{'right' if h_ok else 'wrong'}: the error is on a path that only "
+                     f"{'dh_next' if c_ok else 'dc_next'} takes")
+    if blocks == []:
+        lines.append("dWx is right, so your da is right: the error is in what you make from it "
+                     "(dx = da @ Wx.T, dh_prev = da @ Wh.T, db = da.sum(axis=0), "
+                     "dc_prev = dc * f)")
+    elif blocks:
+        lines.append(f"dWx = x.T @ da shows that da is wrong in the gate block"
+                     f"{'s' if len(blocks) > 1 else ''} {', '.join(blocks)}"
+                     + (f" and right in {', '.join(g for g in LSTM_GATES if g not in blocks)}"
+                        if len(blocks) < len(LSTM_GATES) else "")
+                     + ": " + "; ".join(_DA[g] for g in blocks))
+        if c_ok and not h_ok and set("ifg") <= set(blocks):
+            lines.append("the gates that read dc (i, f, g) are wrong only when dh_next flows in: look "
+                         "at the term that h_next = o * tanh(c_next) adds to dc, "
+                         "dh_next * o * (1 - tanh(c_next)**2), with tanh's slope (tanh′) in it")
+    return "Where the error sits: " + "; ".join(lines) + "." if lines else ""
 
 
 def _lstm_bptt(x, Wx, Wh, b, h0, c0, dh, carry=True, carry_c=True, every_step=True, accumulate=True):

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..gates import LSTM_GATES, gate_slices
 from ..init import orthogonal
-from ..tolerances import FLOAT64, elementwise
+from ..tolerances import FLOAT32, FLOAT64, elementwise
 
 # Values spanning many decades (gradient norms against lag) are compared relatively only:
 # an absolute floor would accept anything below it, which is exactly where they live.
@@ -87,9 +87,54 @@ def check_array(what, got, expected, tol=None, hint=""):
                    f"many decades" if tol["atol"] == 0 else
                    f"{tol['atol']:.0e} + {tol['rtol']:.0e} * |reference|")
         raise GradingError(
-            f"{what}: wrong values. At index {idx} you have {got[k]:.6g}, the reference has "
-            f"{expected[k]:.6g} (absolute error {abs(got[k] - expected[k]):.2e}; allowed "
-            f"{allowed}). {int((excess > 0).sum())} of {got.size} entries are outside the tolerance.")
+            f"{what}: wrong values. At index {idx} you have {_digits(got[k], expected[k])}, the reference "
+            f"has {_digits(expected[k], got[k])} (absolute error {abs(got[k] - expected[k]):.2e}; allowed "
+            f"{allowed}). {int((excess > 0).sum())} of {got.size} entries are outside the tolerance"
+            f"{_normwise(got, expected)}.{_float32_drift(got, expected, tol)}")
+
+
+def _digits(value, other):
+    """value with as many significant digits (6 to 17) as it takes to differ from other."""
+    for n in range(6, 18):
+        if f"{value:.{n}g}" != f"{other:.{n}g}":
+            break
+    return f"{value:.{n}g}"
+
+
+def wrong_blocks(got, expected, order):
+    """The gates (of order) whose block of the last axis differs between got and expected at
+    the float64 tolerances; None when the two cannot be compared (shape, type, NaN)."""
+    try:
+        got = np.asarray(got, dtype=float)
+    except (TypeError, ValueError):
+        return None
+    if got.shape != np.shape(expected) or not np.isfinite(got).all():
+        return None
+    s = gate_slices(order, np.shape(expected)[-1] // len(order))
+    return [name for name in order if not np.allclose(got[..., s[name]], expected[..., s[name]],
+                                                      rtol=FLOAT64["rtol"], atol=FLOAT64["atol"])]
+
+
+def _normwise(got, expected):
+    """How wrong the whole array is: ', normwise relative error ||yours - reference|| /
+    ||reference|| = ...' (a number near 1 or above: wrong throughout; a small one: a few
+    entries or a small term)."""
+    scale = np.linalg.norm(expected)
+    if scale == 0:
+        return f"; the reference is all zeros and yours has norm {np.linalg.norm(got):.2e}"
+    return f"; normwise relative error ||yours - reference|| / ||reference|| = {np.linalg.norm(got - expected) / scale:.1e}"
+
+
+def _float32_drift(got, expected, tol):
+    """A note when got would pass at float32's tolerances but not at float64's: the
+    values were computed (or stored) in single precision."""
+    if expected.dtype != np.float64 or tol["rtol"] >= FLOAT32["rtol"]:
+        return ""
+    if np.all(np.abs(got - expected) <= FLOAT32["atol"] + FLOAT32["rtol"] * np.abs(expected)):
+        return (" Likely cause: your values agree with the reference only to single precision "
+                "(float32, about 7 digits): compute in float64, e.g. no np.float32 arrays or "
+                "dtype=np.float32, and no .astype(np.float32).")
+    return ""
 
 
 def check_gate_blocks(what, got, expected, order=LSTM_GATES, hint="", every=None):
@@ -136,13 +181,15 @@ def _explain(compare, got, mistakes, note="", rtol=1e-8, atol=1e-10):
     """Run compare(); if it fails, name the first known mistake whose result equals what the
     student returned. got: the student's outputs that compare() checks; mistakes: pairs
     (cause, function returning the outputs that mistake gives, in got's order); note: said
-    when no known mistake matches."""
+    when no known mistake matches (a string, or a function returning one: where the error
+    sits, measured only when there is an error)."""
     try:
         compare()
     except GradingError as err:
         for cause, outputs in mistakes:
             if _same(got, outputs(), rtol, atol):
                 raise GradingError(f"{err}\nLikely cause: {cause}.") from None
+        note = note() if callable(note) else note
         if note:
             raise GradingError(f"{err}\n{note}") from None
         raise
