@@ -18,6 +18,8 @@ Modules, in the order the book derives them:
               n-gram baselines and temperature sampling (chapter 10)
 - signals:    a synthetic ECG with per-sample labels and injected anomalies, detection
               metrics (chapter 11)
+- charlm:     embedding, loss, Adam step, sampling and n-gram baselines of the NumPy
+              character model (exercise 9)
 - cost:       parameter counts and FLOPs of RNN, GRU, LSTM and Transformer layers (chapter 12)
 - grading:    the autograder's checks and messages
 - convert:    exact weight conversion to and from PyTorch and Keras

@@ -85,6 +85,17 @@ def fit_forecaster(X_train, y_train, X_val, y_val):
     """No fitting, no LSTM: the seasonal naive forecast raised by the last year's rise."""
     return lambda X: X[:, -1] + X[:, -12] - X[:, -13]
 ''', 3.0, "Needed: an MAE below the best of these baselines"),
+    "09_char_lm": ("train_char_lm", '''
+def train_char_lm():
+    """The reference's model and gradients, a few steps of them: not the student's LSTM."""
+    params = charlm.init_char_lm(V, 16, 64, seed=0)
+    inputs, targets = text.stream_windows(train_ids, 32, 64)
+    for step in range(3):
+        loss, grads, _ = charlm.char_lm_loss(params, inputs[step], targets[step])
+        for k in params:
+            params[k] -= 0.1 * grads[k]
+    return params
+''', 4.0, "calls lstm_ref.charlm.char_lm_loss"),
 }
 
 

@@ -72,3 +72,4 @@ from .gru import (GRU_STEP_ARGS, GRU_SEQUENCE_ARGS, GRU_STEP_GRADS, GRU_SEQUENCE
                   check_gru_step_forward, check_gru_step_backward, check_gru_backward,
                   check_gru_backward_many_to_one)
 from .questions import QUESTIONS, check_answer  # noqa: F401
+from .charlm import (CHAR_LM_SIZES, CHAR_LM_ALLOWED, CHAR_LM_TEST_SEED, CHAR_LM_PIECE, CHAR_LM_MARGIN_BITS, GENERATE_PRIME, char_lm_data, check_char_lm_lstm, check_embedding_forward, check_embedding_backward, check_temporal_softmax_loss, check_char_lm_loss, check_clip_by_global_norm, check_adam_step, check_char_lm_training, check_char_lm_model, check_sample_next, check_generate)  # noqa: F401
