@@ -136,7 +136,10 @@ def lstm_step_backward(*slips):
 NEAR_MISSES = {
     # The example: dc without tanh′ got "dx: wrong values" and nothing more.
     "tanh′ left out of dc": (("dh_next * o * (1 - tanh_c**2)", "dh_next * o"), ("dx", "dh_prev", "dc_prev"),
-                             ["gate blocks i, f, g and right in o", "(1 - tanh(c_next)**2)"]),
+                             ["Likely cause: the term that h_next adds to dc lacks tanh's slope"]),
+    # Not catalogued: where it sits, measured (the gates that read dc, only when dh_next flows in).
+    "tanh′ squared": (("dh_next * o * (1 - tanh_c**2)", "dh_next * o * (1 - tanh_c**2)**2"),
+                      ("dx", "dh_prev", "dc_prev"), ["gate blocks i, f, g and right in o", "(1 - tanh(c_next)**2)"]),
     "output gate slope": (("do * o * (1 - o)", "do * o"), ("dWx", "dWh", "db"),
                           ["only dh_next takes", "gate block o and right in i, f, g"]),
     "forget gate": (("dc * c_prev * f * (1 - f)", "dc * f * (1 - f)"), ("dx", "dh_prev", "dc_prev"),
@@ -204,3 +207,39 @@ def test_wrong_answers_are_explained_and_point_to_the_book():
     fails(lambda: G.check_answer("no_such_question", "a"), "no question called")
     G.check_answer("forget_gate_memory", 0.72)          # rounded to two digits: accepted
     G.check_answer("gru_history", " (B) ")
+
+
+# ---------------------------------------------------- exercise 03: the peephole variant
+
+def peephole(*slips):
+    given = {"given": BACKPROP_GIVEN, "peephole_step_backward": BACKPROP["peephole_step_backward"]}
+    return student(given, slips, "peephole_step_forward", "peephole_step_backward")
+
+
+BACKPROP_GIVEN = next(c.source for c in __import__("nbformat").read(
+    ROOT / "solutions" / "03_backprop" / "backprop.ipynb", as_version=4).cells
+    if c.metadata.get("nbgrader", {}).get("grade_id") == "given_peephole_forward")
+
+PEEPHOLE_SLIPS = {
+    "o's peephole left out of dc": (("(1 - tanh_c**2) + da_o * p_o", "(1 - tanh_c**2)"), ("dx", "dh_prev", "dc_prev"),
+                                    "Likely cause: dc misses the path through the output gate's peephole"),
+    "peepholes left out of dc_prev": (("dc * f + da_i * p_i + da_f * p_f", "dc * f"), ("dx", "dh_prev", "dc_prev"),
+                                      "Likely cause: dc_prev misses the peepholes of i and f"),
+    "dp_o from c_prev": (("(da_o * c_next).sum(axis=0)", "(da_o * c_prev).sum(axis=0)"),
+                         ("dWx", "dWh", "db", "dp_i", "dp_f", "dp_o"), "Likely cause: dp_o uses c_prev"),
+    "dp_i not summed": (("(da_i * c_prev).sum(axis=0)", "(da_i * c_prev)"), ("dWx", "dWh", "db", "dp_i", "dp_f", "dp_o"),
+                        "dp_i: wrong shape"),
+}
+
+
+def test_peephole_solution_passes():
+    fwd, bwd = peephole()
+    G.check_peephole_step_backward(fwd, bwd)
+    G.hidden(99, G.check_peephole_step_backward, fwd, bwd)
+
+
+@pytest.mark.parametrize("slip", PEEPHOLE_SLIPS)
+def test_peephole_mistakes_are_named(slip):
+    change, outputs, fragment = PEEPHOLE_SLIPS[slip]
+    fwd, bwd = peephole(change)
+    fails(lambda: G.check_peephole_step_backward(fwd, bwd, outputs=outputs), fragment)

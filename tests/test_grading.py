@@ -501,6 +501,48 @@ def test_keras_weight_mistakes_are_named():
           "does not give back Wx exactly")
 
 
+def keras_gru_write(layer, Wx, Wh, bx, bh, order="zrn", rows=(0, 1), transpose=False):
+    """to_keras_gru (order: how it lays out the course's r, z, n blocks; rows: which of bx, bh
+    goes in bias row 0 and 1)."""
+    H = Wh.shape[0]
+    perm = lambda w: np.concatenate([w[..., "rzn".index(g) * H:("rzn".index(g) + 1) * H] for g in order], axis=-1)
+    biases = (bx, bh)
+    layer.cell.kernel.assign(perm(Wx).T if transpose else perm(Wx))
+    layer.cell.recurrent_kernel.assign(perm(Wh))
+    layer.cell.bias.assign(np.stack([perm(biases[rows[0]]), perm(biases[rows[1]])]))
+    return layer
+
+
+def keras_gru_read(layer, order="zrn"):
+    """from_keras_gru (order: the block order it assumes Keras uses)."""
+    H = layer.cell.recurrent_kernel.shape[0]
+    perm = lambda w: np.concatenate([w[..., order.index(g) * H:(order.index(g) + 1) * H] for g in "rzn"], axis=-1)
+    kernel, recurrent, bias = (np.array(v.numpy()) for v in layer.cell.weights)
+    return perm(kernel), perm(recurrent), perm(bias[0]), perm(bias[1])
+
+
+def test_keras_gru_checks_pass_correct_work_and_name_mistakes():
+    keras_setup()
+    from lstm_ref import convert
+    G.check_to_keras_gru(keras_gru_write)
+    G.check_from_keras_gru(keras_gru_read)
+    G.hidden(5, G.check_keras_gru, keras_gru_write, keras_gru_read)
+    fails(G.check_to_keras_gru, lambda *a: keras_gru_write(*a, order="rzn"),
+          "kernel, which should hold Wx: 2 of 3 gate blocks differ", "holds the reference's gate r block",
+          "the first two blocks swap places")
+    fails(G.check_to_keras_gru, lambda *a: keras_gru_write(*a, rows=(1, 0)), "row 0 and bx in row 1")
+    fails(G.check_to_keras_gru, lambda layer, Wx, Wh, bx, bh: layer.cell.bias.assign(np.zeros((2, 3 * Wh.shape[0]))),
+          "kernel is unchanged")
+    fails(G.check_to_keras_gru, lambda layer, Wx, Wh, bx, bh: keras_gru_write(layer, Wx, Wh, bx + bh, 0 * bh),
+          "the layer's bias, row 0 (bx): 3 of 3 gate blocks differ")
+    fails(G.check_from_keras_gru, lambda layer: keras_gru_read(layer, order="rzn"),
+          "Wx: 2 of 3 gate blocks differ", "holds the reference's gate z block")
+    fails(G.check_from_keras_gru, lambda layer: (lambda w: (w[0], w[1], w[3], w[2]))(keras_gru_read(layer)),
+          "bx: it holds bh")
+    fails(G.check_from_keras_gru, lambda layer: tuple(convert.from_keras(layer)[0][0].values()),
+          "calls lstm_ref.convert.from_keras", "earns no points")
+
+
 def test_keras_delegation_earns_nothing():
     keras_setup()
     from lstm_ref import convert

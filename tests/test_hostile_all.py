@@ -85,6 +85,31 @@ def fit_forecaster(X_train, y_train, X_val, y_val):
     """No fitting, no LSTM: the seasonal naive forecast raised by the last year's rise."""
     return lambda X: X[:, -1] + X[:, -12] - X[:, -13]
 ''', 3.0, "Needed: an MAE below the best of these baselines"),
+    "08_rnn_vs_lstm": ("run_experiment", '''
+class Rule(nn.Module):
+    """No memory to learn: the sum of the marked values, computed; the cell beside it, unread."""
+    def __init__(self, cell):
+        super().__init__()
+        self.rnn = (nn.RNN if cell == "rnn" else nn.LSTM)(2, grading.MEMORY_H, batch_first=True)
+        self.head = nn.Linear(grading.MEMORY_H, 1)
+
+    def forward(self, x):
+        return (x[..., 0] * x[..., 1]).sum(1, keepdim=True)
+
+
+def run_experiment():
+    x, y = (torch.from_numpy(a) for a in L.adding_problem(
+        grading.MEMORY_VAL_SIZE, grading.MEMORY_T, seed=grading.MEMORY_VAL_SEED, dtype=np.float32))
+    records = []
+    for cell, forget_bias in grading.MEMORY_RUNS:
+        for seed in grading.MEMORY_SEEDS:
+            model = Rule(cell)
+            with torch.no_grad():
+                val_mse = ((model(x) - y) ** 2).mean().item()
+            records.append({"cell": cell, "forget_bias": forget_bias, "seed": seed, "model": model,
+                            "val_mse": val_mse})
+    return records
+''', 4.0, "are not the linear read-out of its"),
     "09_char_lm": ("train_char_lm", '''
 def train_char_lm():
     """The reference's model and gradients, a few steps of them: not the student's LSTM."""

@@ -22,9 +22,11 @@ The checks, by exercise:
 - 02 (LSTM cell): check_sigmoid, check_lstm_step_forward, check_lstm_step_shapes,
   check_lstm_step_rollout.
 - 03 (backpropagation): check_lstm_step_backward, check_lstm_backward,
-  check_lstm_backward_many_to_one, check_numerical_gradient, check_rel_error.
+  check_lstm_backward_many_to_one, check_numerical_gradient, check_rel_error,
+  check_peephole_step_backward (a variant of chapter 5).
 - 04 (Keras): check_keras_model, check_keras_compile, check_to_keras_lstm,
-  check_from_keras_lstm, check_keras_round_trip, check_sentiment_training (which runs
+  check_from_keras_lstm, check_keras_round_trip, check_to_keras_gru, check_from_keras_gru
+  (both: check_keras_gru), check_sentiment_training (which runs
   check_sentiment_model); the generated reviews: sentiment_data, sentiment_reviews,
   encode_reviews.
 - 05 (PyTorch): check_torch_lstm, check_torch_lstm_parameters, check_adding_training
@@ -32,6 +34,15 @@ The checks, by exercise:
 - 06 (forecasting): check_make_windows, check_chronological_split, check_scaler,
   check_last_value, check_seasonal_naive, check_forecaster; the data: co2_monthly,
   forecasting_data.
+- 07 (GRU): check_gru_step_forward, check_gru_step_backward, check_gru_backward,
+  check_gru_backward_many_to_one.
+- 08 (RNN against LSTM): check_cell_model, check_set_forget_bias, check_clipped_step,
+  check_seeded_training, check_rnn_vs_lstm (which runs check_rnn_vs_lstm_models).
+- 09 (character language model): check_char_lm_lstm, check_embedding_forward,
+  check_embedding_backward, check_temporal_softmax_loss, check_char_lm_loss,
+  check_clip_by_global_norm, check_adam_step, check_char_lm_training (which runs
+  check_char_lm_model), check_sample_next, check_generate; the data: char_lm_data.
+- Questions on the ideas, in 01, 03 and 07: check_answer (grading.questions).
 
 Keras, TensorFlow, PyTorch and statsmodels are imported inside the checks that need them,
 so that lstm_ref imports with NumPy alone. check_sentiment_model and check_adding_model
@@ -55,12 +66,14 @@ from .rnn import (RNN_STEP_ARGS, RNN_SEQUENCE_ARGS, check_rnn_step_forward, chec
                   check_rnn_step_backward, check_rnn_backward, check_rnn_backward_many_to_one,
                   check_gradient_by_lag, check_gradient_by_lag_long)  # noqa: F401
 from .backprop import (GIVEN_FORWARD, LSTM_SEQUENCE_ARGS, LSTM_STEP_GRADS,
-                       WEIGHT_GRADS, check_lstm_step_backward, check_lstm_backward,
-                       check_lstm_backward_many_to_one, check_numerical_gradient, check_rel_error)  # noqa: F401
+                       WEIGHT_GRADS, PEEPHOLE_STEP_GRADS, check_lstm_step_backward, check_lstm_backward,
+                       check_lstm_backward_many_to_one, check_numerical_gradient, check_rel_error,
+                       check_peephole_step_backward)  # noqa: F401
 from .keras import (KERAS_MODEL_SIZES, SENTIMENT_TEST_SEED, SENTIMENT_TEST_SIZE,
                     SENTIMENT_MIN_ACCURACY, SENTIMENT_ABLATED_ACCURACY, check_keras_model, check_keras_compile,
                     keras_transfer_cases, check_to_keras_lstm, check_from_keras_lstm,
-                    check_keras_round_trip, check_sentiment_training, check_sentiment_model)  # noqa: F401
+                    check_keras_round_trip, check_to_keras_gru, check_from_keras_gru, check_keras_gru,
+                    check_sentiment_training, check_sentiment_model)  # noqa: F401
 from .pytorch import (FUSED_RECURRENCES, ADDING_T, ADDING_MARGIN, ADDING_TEST_SEED,
                       ADDING_TEST_SIZE, ADDING_ALLOWED, ADDING_ABLATED, torch_lstm_cases, check_torch_lstm,
                       check_torch_lstm_parameters, check_adding_training, check_adding_model)  # noqa: F401
@@ -73,3 +86,10 @@ from .gru import (GRU_STEP_ARGS, GRU_SEQUENCE_ARGS, GRU_STEP_GRADS, GRU_SEQUENCE
                   check_gru_backward_many_to_one)
 from .questions import QUESTIONS, check_answer  # noqa: F401
 from .charlm import (CHAR_LM_SIZES, CHAR_LM_ALLOWED, CHAR_LM_TEST_SEED, CHAR_LM_PIECE, CHAR_LM_MARGIN_BITS, GENERATE_PRIME, char_lm_data, check_char_lm_lstm, check_embedding_forward, check_embedding_backward, check_temporal_softmax_loss, check_char_lm_loss, check_clip_by_global_norm, check_adam_step, check_char_lm_training, check_char_lm_model, check_sample_next, check_generate)  # noqa: F401
+from .memory import (MEMORY_T, MEMORY_H, MEMORY_BATCH, MEMORY_STEPS, MEMORY_LR, MEMORY_CLIP,
+                    MEMORY_SEEDS, MEMORY_RUNS, MEMORY_VAL_SEED, MEMORY_VAL_SIZE,
+                    MEMORY_TEST_SEED, MEMORY_TEST_SIZE, MEMORY_LSTM_BAR, MEMORY_RNN_FLOOR,
+                    MEMORY_MOST, MEMORY_ABLATED, MEMORY_ALLOWED, MEMORY_AGREE,
+                    MEMORY_SHORT_STEPS, check_cell_model, check_set_forget_bias,
+                    check_clipped_step, check_seeded_training, check_rnn_vs_lstm,
+                    check_rnn_vs_lstm_models)  # noqa: F401

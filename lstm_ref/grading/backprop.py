@@ -1,10 +1,12 @@
-"""Checks of exercise 03: the LSTM backward pass (step and sequence) and gradient checking.
+"""Checks of exercise 03: the LSTM backward pass (step and sequence), gradient checking, and
+the backward step of a variant, the LSTM with peepholes.
 """
 import numpy as np
 
 from .. import cells, gradcheck, sequence
-from ..gates import LSTM_GATES
+from ..gates import LSTM_GATES, gate_slices
 from ..tolerances import FLOAT64, GRADCHECK_MAX_ABS, GRADCHECK_NORMWISE, GRADCHECK_STEP
+from ..variants import lstm_variant_backward, lstm_variant_forward
 from .core import (drawn, GradingError, RELATIVE_ONLY, SHAPE_HINTS, _DH_IN_PLACE_FIX, _as_array, _case,
                    _check_finite, _check_shape, _explain, _same, wrong_blocks, _forward_first, _outputs, _unchanged,
                    check_array, check_gate_blocks, long_sequence_case, run_student, sequence_cases,
@@ -23,12 +25,12 @@ WEIGHT_GRADS = ("dWx", "dWh", "db")
 
 
 def _lstm_step_backward(dh_next, dc_next, cache, h_path=True, h_path_in_dc_prev=True,
-                        sigmoid_slope=True, g_slope=True, do_tanh=True, db_rows="sum"):
+                        sigmoid_slope=True, g_slope=True, do_tanh=True, db_rows="sum", tanh_slope_in_dc=True):
     """lstm_ref.cells.lstm_step_backward with a known mistake switched on (cache: the
     reference's layout). Returns (dx, dh_prev, dc_prev, dWx, dWh, db)."""
     x, h_prev, c_prev, Wx, Wh, i, f, g, o, tanh_c = cache
     do = dh_next * (tanh_c if do_tanh else f * c_prev + i * g)
-    dc = dc_next + (dh_next * o * (1 - tanh_c**2) if h_path else 0.0)
+    dc = dc_next + ((dh_next * o * ((1 - tanh_c**2) if tanh_slope_in_dc else 1.0)) if h_path else 0.0)
     dc_prev = (dc if h_path_in_dc_prev else dc_next) * f
     slope = (lambda s: s * (1 - s)) if sigmoid_slope else (lambda s: 1 - s**2)
     blocks = {"i": dc * g * slope(i), "f": dc * c_prev * slope(f),
@@ -43,6 +45,8 @@ def _lstm_step_backward_mistakes(dh, dc, cache, outputs):
     for cause, options in [
             ("dc misses the gradient that reaches c_next through h_next = o * tanh(c_next): "
              "dc = dc_next + dh_next * o * (1 - tanh(c_next)**2)", {"h_path": False}),
+            ("the term that h_next adds to dc lacks tanh's slope: h_next = o * tanh(c_next), so it is "
+             "dh_next * o * (1 - tanh(c_next)**2), not dh_next * o", {"tanh_slope_in_dc": False}),
             ("dc_prev = f * dc_next; c_next also reaches the loss through h_next, so with "
              "dc = dc_next + dh_next * o * (1 - tanh(c_next)**2), dc_prev = f * dc", {"h_path_in_dc_prev": False}),
             ("the sigmoid gates i, f, o use tanh's slope 1 - s**2; the sigmoid's slope is s * (1 - s)",
@@ -420,3 +424,93 @@ def check_rel_error(rel_error):
         _case("rel_error", label, body)
 
 
+
+
+# ------------------------------------------------ exercise 03: a variant, peepholes
+
+PEEPHOLE_STEP_GRADS = ("dx", "dh_prev", "dc_prev", "dWx", "dWh", "db", "dp_i", "dp_f", "dp_o")
+PEEPHOLE_ARGS = ("x", "h_prev", "c_prev", "Wx", "Wh", "b", "p_i", "p_f", "p_o")
+_PEEP_HINTS = {**SHAPE_HINTS, **{f"dp_{k}": f"dp_{k} is shaped like p_{k}, (H,): each unit's "
+                                           f"peephole is shared by every row, so its gradient "
+                                           f"sums over the batch." for k in "ifo"}}
+
+
+def _peephole_case(case, seed):
+    """A step case with peephole weights p_i, p_f, p_o (H,) drawn from seed."""
+    rng = np.random.default_rng(drawn(seed))
+    H = case["h_prev"].shape[1]
+    return {**case, **{f"p_{k}": 0.5 * rng.standard_normal(H) for k in "ifo"}}
+
+
+def _peephole_reference(case, dh, dc):
+    """(h_next, c_next) and the nine step gradients of the peephole LSTM, from
+    lstm_ref.variants run over a sequence of one step."""
+    h, (_, c), cache = lstm_variant_forward(
+        case["x"][:, None], case["Wx"], case["Wh"], case["b"], case["h_prev"], case["c_prev"],
+        case["p_i"], case["p_f"], case["p_o"], variant="peephole")
+    g = lstm_variant_backward(dh[:, None], cache, dc_T=dc)
+    return (h[:, 0], c), (g["x"][:, 0], g["h0"], g["c0"], g["Wx"], g["Wh"], g["b"], g["p_i"], g["p_f"], g["p_o"])
+
+
+def _peephole_backward(case, dh, dc, o_reads_new_c=True, o_peep_in_dc=True, peeps_in_dc_prev=True,
+                       dp_o_from_c_prev=False):
+    """The peephole step backward with a known mistake switched on. Returns the nine gradients."""
+    x, h_prev, c_prev, Wx, Wh, b, p_i, p_f, p_o = (case[k] for k in PEEPHOLE_ARGS)
+    s = gate_slices(LSTM_GATES, h_prev.shape[1])
+    a = x @ Wx + h_prev @ Wh + b
+    i = cells.sigmoid(a[:, s["i"]] + c_prev * p_i)
+    f = cells.sigmoid(a[:, s["f"]] + c_prev * p_f)
+    g = np.tanh(a[:, s["g"]])
+    c = f * c_prev + i * g
+    o = cells.sigmoid(a[:, s["o"]] + c * p_o)
+    tanh_c = np.tanh(c)
+    da_o = dh * tanh_c * o * (1 - o)
+    dc = dc + dh * o * (1 - tanh_c**2) + (da_o * p_o if o_peep_in_dc else 0.0)
+    da = {"i": dc * g * i * (1 - i), "f": dc * c_prev * f * (1 - f), "g": dc * i * (1 - g**2), "o": da_o}
+    dc_prev = dc * f + ((da["i"] * p_i + da["f"] * p_f) if peeps_in_dc_prev else 0.0)
+    da_all = np.concatenate([da[k] for k in LSTM_GATES], axis=1)
+    return (da_all @ Wx.T, da_all @ Wh.T, dc_prev, x.T @ da_all, h_prev.T @ da_all, da_all.sum(axis=0),
+            (da["i"] * c_prev).sum(axis=0), (da["f"] * c_prev).sum(axis=0),
+            (da_o * (c_prev if dp_o_from_c_prev else c)).sum(axis=0))
+
+
+def _peephole_mistakes(case, dh, dc, pick):
+    for cause, options in [
+            ("dc misses the path through the output gate's peephole: o = sigmoid(a_o + c_next * p_o) "
+             "reads the new cell, so dc also gets da_o * p_o", {"o_peep_in_dc": False}),
+            ("dc_prev misses the peepholes of i and f, which read c_prev: add da_i * p_i + da_f * p_f to "
+             "f * dc", {"peeps_in_dc_prev": False}),
+            ("dp_o uses c_prev; the output gate's peephole reads the new cell c_next (o is computed "
+             "after it), so dp_o sums da_o * c_next over the batch", {"dp_o_from_c_prev": True})]:
+        yield cause, lambda options=options: tuple(_peephole_backward(case, dh, dc, **options)[k] for k in pick)
+
+
+def check_peephole_step_backward(peephole_step_forward, peephole_step_backward, outputs=PEEPHOLE_STEP_GRADS):
+    """peephole_step_backward(dh_next, dc_next, cache) -> (dx, dh_prev, dc_prev, dWx, dWh, db,
+    dp_i, dp_f, dp_o) for the LSTM with peepholes (chapter 5: i and f read c_prev through
+    p_i, p_f; o reads c_next through p_o; each p (H,)), with the cache of the notebook's
+    peephole_step_forward(x, h_prev, c_prev, Wx, Wh, b, p_i, p_f, p_o) -> (h_next, c_next,
+    cache), against lstm_ref.variants on one step. outputs: the gradients compared."""
+    for label, case in step_cases(4):
+        def body(case=_peephole_case(case, 800 + case["x"].shape[0])):
+            dh, dc = upstream(case, seed=310)
+            (h_ref, c_ref), expected = _peephole_reference(case, dh, dc)
+            result = run_student("peephole_step_forward", peephole_step_forward,
+                                 *(case[k].copy() for k in PEEPHOLE_ARGS), allowed=GIVEN_FORWARD)
+            h, c, cache = _outputs("peephole_step_forward", result, 3, ("h_next", "c_next", "cache"))
+            _forward_first("peephole_step_forward", "peephole_step_backward",
+                           lambda: _check_states(h, c, h_ref, c_ref))
+            result = run_student("peephole_step_backward", peephole_step_backward, dh.copy(), dc.copy(), cache,
+                                 allowed=GIVEN_FORWARD)
+            got = _outputs("peephole_step_backward", result, 9, PEEPHOLE_STEP_GRADS)
+            pick = [PEEPHOLE_STEP_GRADS.index(n) for n in outputs]
+            got = tuple(got[k] for k in pick)
+
+            def compare():
+                for name, g, e in zip(outputs, got, [expected[k] for k in pick]):
+                    if name in WEIGHT_GRADS:
+                        check_gate_blocks(name, g, e, hint=_PEEP_HINTS[name])
+                    else:
+                        check_array(name, g, e, hint=_PEEP_HINTS[name])
+            _explain(compare, got, _peephole_mistakes(case, dh, dc, pick))
+        _case("peephole_step_backward", label, body)

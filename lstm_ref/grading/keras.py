@@ -1,4 +1,5 @@
-"""Checks of exercise 04: the Keras sentiment model and moving weights between Keras and NumPy.
+"""Checks of exercise 04: the Keras sentiment model, and moving weights between Keras and NumPy:
+the LSTM, which Keras stores as the course does, and the GRU, which it does not.
 """
 import warnings
 
@@ -7,7 +8,7 @@ import numpy as np
 from .. import sequence
 from ..datasets import (SENTIMENT_EXAMPLE, SENTIMENT_LEN, SENTIMENT_WORDS, encode_reviews,
                         sentiment_data)
-from ..gates import LSTM_GATES, gate_slices
+from ..gates import GRU_GATES, LSTM_GATES, gate_slices
 from .core import (drawn, GradingError, _as_array, _case, _check_finite, _check_shape, _outputs, _params,
                    _same, check_array, check_gate_blocks, run_student)
 
@@ -335,6 +336,147 @@ def check_keras_round_trip(to_keras_lstm, from_keras_lstm):
                     raise GradingError(f"to_keras_lstm(other_layer, *from_keras_lstm(layer)) does not copy the "
                                        f"{name} of layer exactly into other_layer.")
         _case("the round trip", label, body)
+
+
+# ------------------------------------------------------ the GRU, stored differently
+
+GRU_KERAS_PARAMS = ("Wx", "Wh", "bx", "bh")
+
+
+def keras_gru_cases():
+    """(label, dict with x (B, T, D), Wx (D, 3H), Wh (H, 3H), bx, bh (3H,)) in float32."""
+    for seed, (B, T, D, H) in enumerate([(2, 5, 3, 4), (1, 1, 2, 3), (3, 6, 4, 2)]):
+        seed = drawn(950 + seed)
+        rng = np.random.default_rng(seed)
+        case = {"x": rng.standard_normal((B, T, D)), **_params(rng, D, H, 3)}
+        case["bx"], case["bh"] = case.pop("b"), 0.5 * rng.standard_normal(3 * H)
+        yield (f"a random case (seed {seed}, B={B}, T={T}, D={D}, H={H})",
+               {k: v.astype(np.float32) for k, v in case.items()})
+
+
+def _keras_gru_layer(D, H, fill=None):
+    """A built Keras GRU layer (reset_after=True, the default; outputs and h_T), its weights
+    set to fill if given."""
+    keras = _keras()
+    layer = keras.layers.GRU(H, return_sequences=True, return_state=True)
+    layer.build((None, None, D))
+    if fill is not None:
+        for var in layer.cell.weights:
+            var.assign(np.full(var.shape, fill, np.float32))
+    return layer
+
+
+def _keras_gru_layout():
+    from ..convert import LAYOUTS
+    lay = LAYOUTS[("keras", "gru")]
+    return (f"Keras stores the GRU as {lay.input_weight}, {lay.recurrent_weight} and {lay.bias}, gate "
+            f"blocks in the order {', '.join(lay.gate_names)}, which is the course's "
+            f"{', '.join(lay.gates)} (h is n): the course's order is r, z, n, so the first two blocks "
+            f"swap places, and bx and bh are the bias's two rows")
+
+
+def _check_gru_stored(what, got, expected, order, hint=""):
+    """A GRU weight stored in (or read from) Keras: gate block by gate block in order (the
+    course's names of the blocks, in the order they stand in expected), then exactly."""
+    try:
+        check_gate_blocks(what, got, expected, order=order, hint=hint,
+                          every=" Every block differs: is it another array, or transposed?")
+    except GradingError as err:
+        raise GradingError(f"{err}\n{_keras_gru_layout()}.") from None
+    got = np.asarray(got)
+    if not np.array_equal(got, expected):
+        k = np.unravel_index(np.argmax(np.abs(got - expected)), got.shape)
+        raise GradingError(f"{what}: entry {tuple(int(i) for i in k)} is {got[k]:.9g}, not exactly {expected[k]:.9g}. "
+                           f"Moving weights copies numbers: no arithmetic, no rounding beyond float32.")
+
+
+def _check_to_keras_gru_case(to_keras_gru, p):
+    from ..convert import LAYOUTS, to_keras
+    D, H = p["Wx"].shape[0], p["Wh"].shape[0]
+    layer = _keras_gru_layer(D, H, fill=0.0)
+    try:
+        run_student("to_keras_gru", to_keras_gru, layer, *(p[k].copy() for k in GRU_KERAS_PARAMS))
+    except GradingError as err:
+        if isinstance(err.__cause__, ValueError) and "shape" in str(err.__cause__):
+            raise GradingError(f"{err}\n{_keras_gru_layout()}.") from err.__cause__
+        raise
+    reference = to_keras(_keras_gru_layer(D, H), {k: p[k] for k in GRU_KERAS_PARAMS})
+    order = LAYOUTS[("keras", "gru")].gates
+    for name, arg in (("kernel", "Wx"), ("recurrent_kernel", "Wh"), ("bias", "bx and bh")):
+        got, want = (np.array(getattr(l.cell, name).numpy()) for l in (layer, reference))
+        if not got.any():
+            raise GradingError(f"the layer's {name} is unchanged (still the zeros the check put there): "
+                               f"to_keras_gru must write {arg} into the layer it is given, e.g. with "
+                               f"layer.set_weights([...]) or layer.cell.{name}.assign(...).")
+        if name == "bias":
+            if got.shape != want.shape:
+                raise GradingError(f"the layer's bias has shape {got.shape}, but with reset_after=True Keras "
+                                   f"keeps two rows, (2, 3H) = {want.shape}: row 0 the input bias bx, row 1 the "
+                                   f"recurrent bias bh, each in Keras's gate order. They cannot be added: the reset "
+                                   f"gate multiplies bh_n.")
+            if _same((got,), (want[::-1],)):
+                raise GradingError("the layer's bias holds bh in row 0 and bx in row 1: Keras's row 0 is the "
+                                   "input bias (bx), row 1 the recurrent bias (bh).")
+            for row, which in enumerate(("bx", "bh")):
+                _check_gru_stored(f"the layer's bias, row {row} ({which})", got[row], want[row], order)
+        else:
+            _check_gru_stored(f"the layer's {name}, which should hold {arg}", got, want, order,
+                              hint=f"Keras's {name} is {'(D, 3H)' if arg == 'Wx' else '(H, 3H)'}, like {arg}: no transpose.")
+    out, h_T = (np.asarray(o) for o in layer(p["x"]))
+    h_ref, _, _ = sequence.gru_forward(p["x"], *(p[k] for k in GRU_KERAS_PARAMS))
+    check_array("the Keras GRU's output (every step's h) after loading", out, h_ref)
+
+
+def check_to_keras_gru(to_keras_gru):
+    """to_keras_gru(layer, Wx, Wh, bx, bh) writes the course's GRU weights (blocks r, z, n,
+    reset after the product) into a built keras.layers.GRU (reset_after=True): kernel and
+    recurrent_kernel in Keras's block order z, r, h, bias (2, 3H) = [bx; bh] reordered the
+    same way, exactly; the layer's outputs then equal lstm_ref.gru_forward's (float32)."""
+    for label, p in keras_gru_cases():
+        _case("to_keras_gru", label, lambda p=p: _check_to_keras_gru_case(to_keras_gru, p))
+
+
+def _check_from_keras_gru_case(from_keras_gru, p):
+    from ..convert import to_keras
+    D, H = p["Wx"].shape[0], p["Wh"].shape[0]
+    layer = to_keras(_keras_gru_layer(D, H), {k: p[k] for k in GRU_KERAS_PARAMS})
+    stored = [np.array(v.numpy()) for v in layer.cell.weights]
+    result = run_student("from_keras_gru", from_keras_gru, layer)
+    got = _outputs("from_keras_gru", result, 4, GRU_KERAS_PARAMS)
+    hints = {"Wx": "Wx is the kernel, (D, 3H).", "Wh": "Wh is the recurrent_kernel, (H, 3H).",
+             "bx": "bx is row 0 of the bias (2, 3H), (3H,).", "bh": "bh is row 1 of the bias, (3H,)."}
+    for name, value in zip(GRU_KERAS_PARAMS, got):
+        if not isinstance(value, np.ndarray):
+            raise GradingError(f"from_keras_gru returned {name} as a {type(value).__name__}; return NumPy "
+                               f"arrays: layer.get_weights() gives them, or variable.numpy().")
+        _check_shape(name, value, p[name], hints[name])
+        if name in ("bx", "bh") and _same((value,), (p["bh" if name == "bx" else "bx"],)):
+            raise GradingError(f"{name}: it holds {'bh' if name == 'bx' else 'bx'}. Keras's bias row 0 is the "
+                               f"input bias bx, row 1 the recurrent bias bh.")
+        _check_gru_stored(name, value, p[name], GRU_GATES)
+    if any(not np.array_equal(a, np.array(v.numpy())) for a, v in zip(stored, layer.cell.weights)):
+        raise GradingError("from_keras_gru changed the layer's weights: reading must leave the layer as it was.")
+    for var in layer.cell.weights:
+        var.assign(np.zeros(var.shape, np.float32))
+    for name, value in zip(GRU_KERAS_PARAMS, got):
+        if not np.array_equal(value, p[name]):
+            raise GradingError(f"the {name} that from_keras_gru returned changed when the layer's weights were "
+                               f"set to zero afterwards: it shares memory with the layer. Return copies.")
+
+
+def check_from_keras_gru(from_keras_gru):
+    """from_keras_gru(layer) -> (Wx (D, 3H), Wh (H, 3H), bx (3H,), bh (3H,)): a Keras GRU's
+    weights in the course's layout (blocks r, z, n), as NumPy arrays of their own, exactly
+    the stored float32 numbers; the layer is left unchanged."""
+    for label, p in keras_gru_cases():
+        _case("from_keras_gru", label, lambda p=p: _check_from_keras_gru_case(from_keras_gru, p))
+
+
+def check_keras_gru(to_keras_gru, from_keras_gru):
+    """Both GRU checks, on the cases a hidden test draws: what the hidden test of exercise 04
+    runs."""
+    check_to_keras_gru(to_keras_gru)
+    check_from_keras_gru(from_keras_gru)
 
 
 def check_sentiment_training(train_sentiment_model):
