@@ -113,3 +113,17 @@ def test_every_nbgrader_command_of_the_guide_is_run():
             assert "nbgrader generate_assignment --force" in (ROOT / "Makefile").read_text()
             continue
         assert any(c.startswith(inline) for c in run), f"`{inline}` is in the guide but the test never runs it"
+
+
+def test_the_guide_lists_every_assignment_with_its_points():
+    """The table of assignments names each one in solutions/ once, with the points (and
+    hidden points) its test cells carry."""
+    rows = dict(re.findall(r"^\| `(\w+)` \| [^|]+ \| ([^|]+) \|", GUIDE.read_text(), flags=re.M))
+    assignments = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir())
+    assert sorted(rows) == assignments
+    for name in assignments:
+        (path,) = (ROOT / "solutions" / name).glob("*.ipynb")
+        graded = [c for c in nbformat.read(path, as_version=4).cells if c.metadata.get("nbgrader", {}).get("grade")]
+        total = sum(c.metadata["nbgrader"]["points"] for c in graded)
+        hidden = sum(c.metadata["nbgrader"]["points"] for c in graded if "### BEGIN HIDDEN TESTS" in c.source)
+        assert rows[name].strip() == f"{total:g} ({hidden:g})", name
