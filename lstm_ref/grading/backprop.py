@@ -40,27 +40,37 @@ def _lstm_step_backward(dh_next, dc_next, cache, h_path=True, h_path_in_dc_prev=
     return da @ Wx.T, da @ Wh.T, dc_prev, x.T @ da, h_prev.T @ da, db
 
 
+# The step backward's usual mistakes: (what is wrong, the option of _lstm_step_backward that makes it).
+_LSTM_STEP_SLIPS = [
+    ("dc misses the gradient that reaches c_next through h_next = o * tanh(c_next): "
+     "dc = dc_next + dh_next * o * (1 - tanh(c_next)**2)", {"h_path": False}),
+    ("the term that h_next adds to dc lacks tanh's slope: h_next = o * tanh(c_next), so it is "
+     "dh_next * o * (1 - tanh(c_next)**2), not dh_next * o", {"tanh_slope_in_dc": False}),
+    ("dc_prev = f * dc_next; c_next also reaches the loss through h_next, so with "
+     "dc = dc_next + dh_next * o * (1 - tanh(c_next)**2), dc_prev = f * dc", {"h_path_in_dc_prev": False}),
+    ("the sigmoid gates i, f, o use tanh's slope 1 - s**2; the sigmoid's slope is s * (1 - s)",
+     {"sigmoid_slope": False}),
+    ("the candidate g uses the sigmoid's slope g * (1 - g); g = tanh(a_g), whose slope is 1 - g**2",
+     {"g_slope": False}),
+    ("do = dh_next * c_next; h_next = o * tanh(c_next), so do = dh_next * tanh(c_next)",
+     {"do_tanh": False}),
+    ("db averages da over the batch; b is added to every row, so db sums them: "
+     "db = da.sum(axis=0)", {"db_rows": "mean"}),
+    ("db is the first row of da; b is added to every row of the batch, so db sums them: "
+     "db = da.sum(axis=0)", {"db_rows": "first"}),
+]
+
+
+def _slips(catalogue, backward, pick):
+    """(cause, function giving the outputs pick of backward(**options)) for each mistake of a
+    catalogue of (cause, options) pairs: the mistakes that _explain compares an answer with."""
+    for cause, options in catalogue:
+        yield cause, lambda options=options: tuple(backward(**options)[k] for k in pick)
+
+
 def _lstm_step_backward_mistakes(dh, dc, cache, outputs):
     pick = [LSTM_STEP_GRADS.index(n) for n in outputs]
-    for cause, options in [
-            ("dc misses the gradient that reaches c_next through h_next = o * tanh(c_next): "
-             "dc = dc_next + dh_next * o * (1 - tanh(c_next)**2)", {"h_path": False}),
-            ("the term that h_next adds to dc lacks tanh's slope: h_next = o * tanh(c_next), so it is "
-             "dh_next * o * (1 - tanh(c_next)**2), not dh_next * o", {"tanh_slope_in_dc": False}),
-            ("dc_prev = f * dc_next; c_next also reaches the loss through h_next, so with "
-             "dc = dc_next + dh_next * o * (1 - tanh(c_next)**2), dc_prev = f * dc", {"h_path_in_dc_prev": False}),
-            ("the sigmoid gates i, f, o use tanh's slope 1 - s**2; the sigmoid's slope is s * (1 - s)",
-             {"sigmoid_slope": False}),
-            ("the candidate g uses the sigmoid's slope g * (1 - g); g = tanh(a_g), whose slope is 1 - g**2",
-             {"g_slope": False}),
-            ("do = dh_next * c_next; h_next = o * tanh(c_next), so do = dh_next * tanh(c_next)",
-             {"do_tanh": False}),
-            ("db averages da over the batch; b is added to every row, so db sums them: "
-             "db = da.sum(axis=0)", {"db_rows": "mean"}),
-            ("db is the first row of da; b is added to every row of the batch, so db sums them: "
-             "db = da.sum(axis=0)", {"db_rows": "first"})]:
-        yield cause, lambda options=options: tuple(
-            _lstm_step_backward(dh, dc, cache, **options)[k] for k in pick)
+    return _slips(_LSTM_STEP_SLIPS, lambda **o: _lstm_step_backward(dh, dc, cache, **o), pick)
 
 
 def _compare_gradients(names, got, expected):
@@ -474,15 +484,19 @@ def _peephole_backward(case, dh, dc, o_reads_new_c=True, o_peep_in_dc=True, peep
             (da_o * (c_prev if dp_o_from_c_prev else c)).sum(axis=0))
 
 
+# The peephole step backward's usual mistakes, as _LSTM_STEP_SLIPS.
+_PEEPHOLE_SLIPS = [
+    ("dc misses the path through the output gate's peephole: o = sigmoid(a_o + c_next * p_o) "
+     "reads the new cell, so dc also gets da_o * p_o", {"o_peep_in_dc": False}),
+    ("dc_prev misses the peepholes of i and f, which read c_prev: add da_i * p_i + da_f * p_f to "
+     "f * dc", {"peeps_in_dc_prev": False}),
+    ("dp_o uses c_prev; the output gate's peephole reads the new cell c_next (o is computed "
+     "after it), so dp_o sums da_o * c_next over the batch", {"dp_o_from_c_prev": True}),
+]
+
+
 def _peephole_mistakes(case, dh, dc, pick):
-    for cause, options in [
-            ("dc misses the path through the output gate's peephole: o = sigmoid(a_o + c_next * p_o) "
-             "reads the new cell, so dc also gets da_o * p_o", {"o_peep_in_dc": False}),
-            ("dc_prev misses the peepholes of i and f, which read c_prev: add da_i * p_i + da_f * p_f to "
-             "f * dc", {"peeps_in_dc_prev": False}),
-            ("dp_o uses c_prev; the output gate's peephole reads the new cell c_next (o is computed "
-             "after it), so dp_o sums da_o * c_next over the batch", {"dp_o_from_c_prev": True})]:
-        yield cause, lambda options=options: tuple(_peephole_backward(case, dh, dc, **options)[k] for k in pick)
+    return _slips(_PEEPHOLE_SLIPS, lambda **o: _peephole_backward(case, dh, dc, **o), pick)
 
 
 def check_peephole_step_backward(peephole_step_forward, peephole_step_backward, outputs=PEEPHOLE_STEP_GRADS):

@@ -209,6 +209,15 @@ def _keras_layout():
             f"{', '.join(lay.gates)} (c is g): no transpose and no reordering")
 
 
+def _copied_exactly(what, got, expected):
+    """A weight moved between Keras and NumPy must be the same float32 numbers, bit for bit."""
+    got = np.asarray(got)
+    if not np.array_equal(got, expected):
+        k = np.unravel_index(np.argmax(np.abs(got - expected)), got.shape)
+        raise GradingError(f"{what}: entry {tuple(int(i) for i in k)} is {got[k]:.9g}, not exactly {expected[k]:.9g}. "
+                           f"Moving weights copies numbers: no arithmetic, no rounding beyond float32.")
+
+
 def _check_stored(what, got, expected, p):
     """A weight that the student stored in (or read from) Keras: gate block by gate block,
     then exactly (the numbers are only copied, at float32)."""
@@ -229,23 +238,25 @@ def _check_stored(what, got, expected, p):
             if value is not expected and _same((got,), (value,), rtol=1e-6, atol=1e-6):
                 raise GradingError(f"{err}\nLikely cause: {cause}.") from None
         raise GradingError(f"{err}\n{_keras_layout()}.") from None
-    got = np.asarray(got)
-    if not np.array_equal(got, expected):
-        k = np.unravel_index(np.argmax(np.abs(got - expected)), got.shape)
-        raise GradingError(f"{what}: entry {tuple(int(i) for i in k)} is {got[k]:.9g}, not exactly {expected[k]:.9g}. "
-                           f"Moving weights copies numbers: no arithmetic, no rounding beyond float32.")
+    _copied_exactly(what, got, expected)
+
+
+def _write(fn, name, layer, arrays, layout):
+    """Run the student's writer fn(layer, *copies of arrays); a shape error from Keras is
+    answered with how Keras lays the weights out (layout(), a sentence)."""
+    try:
+        run_student(name, fn, layer, *(a.copy() for a in arrays))
+    except GradingError as err:
+        if isinstance(err.__cause__, ValueError) and "shape" in str(err.__cause__):
+            raise GradingError(f"{err}\n{layout()}.") from err.__cause__
+        raise
 
 
 def _check_to_keras_case(to_keras_lstm, p):
     from ..convert import to_keras
     D, H = p["Wx"].shape[0], p["Wh"].shape[0]
     layer = _keras_lstm_layer(D, H, fill=0.0)
-    try:
-        run_student("to_keras_lstm", to_keras_lstm, layer, p["Wx"].copy(), p["Wh"].copy(), p["b"].copy())
-    except GradingError as err:
-        if isinstance(err.__cause__, ValueError) and "shape" in str(err.__cause__):
-            raise GradingError(f"{err}\n{_keras_layout()}.") from err.__cause__
-        raise
+    _write(to_keras_lstm, "to_keras_lstm", layer, [p[k] for k in ("Wx", "Wh", "b")], _keras_layout)
     reference = to_keras(_keras_lstm_layer(D, H), p)        # lstm_ref's own conversion
     got, expected = _keras_variables(layer), _keras_variables(reference)
     for name, arg, shape in _KERAS_VARIABLES:
@@ -383,23 +394,14 @@ def _check_gru_stored(what, got, expected, order, hint=""):
                           every=" Every block differs: is it another array, or transposed?")
     except GradingError as err:
         raise GradingError(f"{err}\n{_keras_gru_layout()}.") from None
-    got = np.asarray(got)
-    if not np.array_equal(got, expected):
-        k = np.unravel_index(np.argmax(np.abs(got - expected)), got.shape)
-        raise GradingError(f"{what}: entry {tuple(int(i) for i in k)} is {got[k]:.9g}, not exactly {expected[k]:.9g}. "
-                           f"Moving weights copies numbers: no arithmetic, no rounding beyond float32.")
+    _copied_exactly(what, got, expected)
 
 
 def _check_to_keras_gru_case(to_keras_gru, p):
     from ..convert import LAYOUTS, to_keras
     D, H = p["Wx"].shape[0], p["Wh"].shape[0]
     layer = _keras_gru_layer(D, H, fill=0.0)
-    try:
-        run_student("to_keras_gru", to_keras_gru, layer, *(p[k].copy() for k in GRU_KERAS_PARAMS))
-    except GradingError as err:
-        if isinstance(err.__cause__, ValueError) and "shape" in str(err.__cause__):
-            raise GradingError(f"{err}\n{_keras_gru_layout()}.") from err.__cause__
-        raise
+    _write(to_keras_gru, "to_keras_gru", layer, [p[k] for k in GRU_KERAS_PARAMS], _keras_gru_layout)
     reference = to_keras(_keras_gru_layer(D, H), {k: p[k] for k in GRU_KERAS_PARAMS})
     order = LAYOUTS[("keras", "gru")].gates
     for name, arg in (("kernel", "Wx"), ("recurrent_kernel", "Wh"), ("bias", "bx and bh")):
