@@ -207,6 +207,9 @@ def test_wrong_answers_are_explained_and_point_to_the_book():
     fails(lambda: G.check_answer("no_such_question", "a"), "no question called")
     G.check_answer("forget_gate_memory", 0.72)          # rounded to two digits: accepted
     G.check_answer("gru_history", " (B) ")
+    fails(lambda: G.check_answer("clipping", "b"), "clip_grad_value_", "chapter 2")
+    fails(lambda: G.check_answer("torch_params", 2480), "PyTorch keeps two")
+    fails(lambda: G.check_answer("forget_bias_start", 1), "the bias is not the gate's value")
 
 
 # ---------------------------------------------------- exercise 03: the peephole variant

@@ -42,7 +42,7 @@ The checks, by exercise:
   check_embedding_backward, check_temporal_softmax_loss, check_char_lm_loss,
   check_clip_by_global_norm, check_adam_step, check_char_lm_training (which runs
   check_char_lm_model), check_sample_next, check_generate; the data: char_lm_data.
-- Questions on the ideas, in 01, 03 and 07: check_answer (grading.questions).
+- Questions on the ideas, in 01, 03, 05, 07 and 08: check_answer (grading.questions).
 
 Keras, TensorFlow, PyTorch and statsmodels are imported inside the checks that need them,
 so that lstm_ref imports with NumPy alone. check_sentiment_model and check_adding_model

@@ -1,6 +1,6 @@
 """Questions on the ideas: short multiple-choice and numeric questions on what the course
-corrects (the GRU's history, "a few steps", the "context window", online learning) and on
-shapes, sizes and gate roles, each answered in one notebook cell and checked by one call:
+corrects (the GRU's history, "a few steps", the "context window", online learning, what
+clipping does) and on shapes, sizes and gate roles, each answered in one notebook cell and checked by one call:
 
     answer_context_window = "c"
     grading.check_answer("context_window", answer_context_window)
@@ -34,6 +34,7 @@ _KEEP_STEPS = 1000                          # question forget_gate_memory: a for
 _KEEP = float(sigmoid(8.0))                  # held at sigmoid(8) for 1,000 steps
 _LAG, _RHO = 50, 0.9                        # the gradient of question vanishing_rate
 _GRU_D, _GRU_H = 10, 20                     # the GRU of question gru_params
+_TORCH_D, _TORCH_H = 10, 20                 # the nn.LSTM of question torch_params
 
 QUESTIONS = {
     # ----------------------------------------------------------- exercise 01 (chapters 1, 2)
@@ -90,6 +91,37 @@ QUESTIONS = {
         (recurrent_params("lstm", _GRU_D, _GRU_H), "that is the LSTM's count, four blocks; the "
                                                     "GRU has three (r, z, n)")],
         "chapter 5, 'The gated recurrent unit' ('Three blocks instead of four')", unit="parameters"),
+    # --------------------------------------------------------------- exercise 05 (PyTorch)
+    "batch_first": _choice("b", {
+        "a": "nothing checks it: a (64, 50, 2) tensor is a valid time-major input, 64 steps of a "
+             "batch of 50, so no error is raised",
+        "c": "PyTorch cannot tell which axis is time: it follows batch_first, which is False unless "
+             "you set it",
+        "d": "nothing is transposed: without batch_first=True the first axis is read as time"},
+        "chapter 7, 'nn.LSTM and its shapes'"),
+    "torch_params": _number(recurrent_params("lstm", _TORCH_D, _TORCH_H, convention="pytorch"), 0.0, [
+        (recurrent_params("lstm", _TORCH_D, _TORCH_H), "that is the book's (and Keras') count, with one "
+                                                         "bias; PyTorch keeps two, bias_ih and bias_hh, "
+                                                         "4H numbers each (only their sum acts)"),
+        (4 * _TORCH_H * (_TORCH_D + _TORCH_H), "the two bias vectors, 4H numbers each, count too"),
+        (recurrent_params("gru", _TORCH_D, _TORCH_H, convention="pytorch"), "that is a GRU's count, three "
+                                                                             "blocks; the LSTM has four")],
+        "chapter 7, 'nn.LSTM and its shapes', and chapter 5, 'Three blocks instead of four'",
+        unit="parameters"),
+    # ---------------------------------------------------------- exercise 08 (RNN against LSTM)
+    "clipping": _choice("a", {
+        "b": "clip_grad_norm_ scales all the gradients by one factor, max_norm / norm, so no entry "
+             "is cut on its own (that is clip_grad_value_, which does change the direction)",
+        "c": "clipping only shrinks an update; it cannot make the gradient from distant steps any "
+             "larger than it is, so it does not cure a vanishing gradient",
+        "d": "it acts only when the norm exceeds max_norm; below that the gradients are left as they are"},
+        "chapter 2, 'Gradient clipping: half a cure'"),
+    "forget_bias_start": _number(float(sigmoid(1.0)), 0.01, [
+        (1.0, "the bias is not the gate's value: f = sigmoid(a_f), and with a_f near its bias of 1, "
+              "f is sigmoid(1)"),
+        (0.5, "that is sigmoid(0), the forget gate with a bias of 0"),
+        (float(sigmoid(1.0)) ** 2, "that is what is left after two steps; one step keeps sigmoid(1)")],
+        "chapter 4, 'The forget-gate bias: 1 or 0?'"),
 }
 
 
