@@ -543,6 +543,45 @@ def test_keras_gru_checks_pass_correct_work_and_name_mistakes():
           "calls lstm_ref.convert.from_keras", "earns no points")
 
 
+def torch_write(lstm, Wx, Wh, b):
+    import torch
+    lstm.weight_ih_l0.copy_(torch.from_numpy(Wx.T.copy()))
+    lstm.weight_hh_l0.copy_(torch.from_numpy(Wh.T.copy()))
+    lstm.bias_ih_l0.copy_(torch.from_numpy(b / 2))       # any split with the right sum
+    lstm.bias_hh_l0.copy_(torch.from_numpy(b / 2))
+    return lstm
+
+
+def torch_read(lstm):
+    return (lstm.weight_ih_l0.detach().numpy().T.copy(), lstm.weight_hh_l0.detach().numpy().T.copy(),
+            (lstm.bias_ih_l0 + lstm.bias_hh_l0).detach().numpy())
+
+
+def test_torch_layout_checks_pass_correct_work_and_name_mistakes():
+    import torch
+    from lstm_ref import convert
+    G.check_to_torch_lstm(torch_write)
+    G.check_from_torch_lstm(torch_read)
+    G.hidden(4, G.check_torch_layout, torch_write, torch_read)
+    fails(G.check_to_torch_lstm, lambda l, Wx, Wh, b: l.weight_ih_l0.copy_(torch.from_numpy(Wx)),
+          "RuntimeError", "weight_ih (4H, D) = Wx.T")
+    fails(G.check_to_torch_lstm, lambda l, Wx, Wh, b: (torch_write(l, Wx, Wh, 2 * b)), "is 2b", "only their sum acts")
+    fails(G.check_to_torch_lstm, lambda l, Wx, Wh, b: setattr(l, "weight_ih_l0", torch.nn.Parameter(
+          torch.from_numpy(Wx.T.copy()))), "replaced the parameter weight_ih_l0", "in place")
+    ifog = lambda w: np.concatenate(np.split(w, 4, axis=-1)[:2] + np.split(w, 4, axis=-1)[:1:-1], axis=-1)
+    fails(G.check_to_torch_lstm, lambda l, Wx, Wh, b: torch_write(l, ifog(Wx), Wh, b),
+          "weight_ih_l0, which should hold Wx.T: 2 of 4 gate blocks differ", "holds the reference's gate o block")
+    fails(G.check_from_torch_lstm, lambda l: (*torch_read(l)[:2], l.bias_ih_l0.detach().numpy().copy()),
+          "b holds bias_ih_l0 only")
+    fails(G.check_from_torch_lstm, lambda l: (l.weight_ih_l0.detach().numpy().copy(), *torch_read(l)[1:]),
+          "Wx: wrong shape", "transpose")
+    fails(G.check_from_torch_lstm, lambda l: (l.weight_ih_l0.detach().numpy().T, *torch_read(l)[1:]),
+          "shares memory with the module")
+    fails(G.check_from_torch_lstm, lambda l: (l.weight_ih_l0.T, *torch_read(l)[1:]), "as a Tensor")
+    fails(G.check_to_torch_lstm, lambda l, Wx, Wh, b: convert.to_torch(l, {"Wx": Wx, "Wh": Wh, "b": b}),
+          "calls lstm_ref.convert.to_torch", "earns no points")
+
+
 def test_keras_delegation_earns_nothing():
     keras_setup()
     from lstm_ref import convert

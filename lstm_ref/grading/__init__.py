@@ -29,7 +29,8 @@ The checks, by exercise:
   (both: check_keras_gru), check_sentiment_training (which runs
   check_sentiment_model); the generated reviews: sentiment_data, sentiment_reviews,
   encode_reviews.
-- 05 (PyTorch): check_torch_lstm, check_torch_lstm_parameters, check_adding_training
+- 05 (PyTorch): check_torch_lstm, check_torch_lstm_parameters, check_to_torch_lstm,
+  check_from_torch_lstm (both: check_torch_layout), check_adding_training
   (which runs check_adding_model).
 - 06 (forecasting): check_make_windows, check_chronological_split, check_scaler,
   check_last_value, check_seasonal_naive, check_forecaster; the data: co2_monthly,
@@ -76,7 +77,8 @@ from .keras import (KERAS_MODEL_SIZES, SENTIMENT_TEST_SEED, SENTIMENT_TEST_SIZE,
                     check_sentiment_training, check_sentiment_model)  # noqa: F401
 from .pytorch import (FUSED_RECURRENCES, ADDING_T, ADDING_MARGIN, ADDING_TEST_SEED,
                       ADDING_TEST_SIZE, ADDING_ALLOWED, ADDING_ABLATED, torch_lstm_cases, check_torch_lstm,
-                      check_torch_lstm_parameters, check_adding_training, check_adding_model)  # noqa: F401
+                      check_torch_lstm_parameters, check_to_torch_lstm, check_from_torch_lstm,
+                      check_torch_layout, check_adding_training, check_adding_model)  # noqa: F401
 from .forecasting import (FORECAST_LOOKBACK, FORECAST_VAL, FORECAST_TEST, SEASON, FORECAST_ABLATED,
                           FORECASTER_ALLOWED, check_make_windows, check_chronological_split,
                           check_scaler, check_last_value, check_seasonal_naive, forecasting_data,

@@ -1,4 +1,5 @@
-"""Checks of exercise 05: an LSTM module in PyTorch and its training on the adding problem.
+"""Checks of exercise 05: an LSTM module in PyTorch, weights to and from PyTorch's own nn.LSTM,
+and the module's training on the adding problem.
 """
 from contextlib import contextmanager
 
@@ -6,7 +7,8 @@ import numpy as np
 
 from .. import sequence
 from .core import (drawn, GradingError, SHAPE_HINTS, _as_array, _case, _check_finite, _check_shape,
-                   _explain, _outputs, _params, check_array, run_student, sequence_cases)
+                   _explain, _outputs, _params, _same, check_array, check_gate_blocks, run_student,
+                   sequence_cases)
 from .backprop import LSTM_SEQUENCE_ARGS
 from .lstm_cell import _lstm_mistakes, _lstm_step
 
@@ -231,6 +233,128 @@ def check_torch_lstm_parameters(LSTM):
                 raise GradingError(f"{what} is None: your forward does not use {key}.")
             check_array(f"autograd's {what}", t.grad.numpy(), ref[key])
     _case("your LSTM", label, body)
+
+
+# ------------------------------------------- PyTorch's own nn.LSTM, and its layout
+
+_TORCH_NAMES = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
+
+
+def _torch_nn_lstm(D, H, fill=None):
+    """A torch.nn.LSTM(D, H, batch_first=True), its parameters set to fill if given."""
+    torch = _torch()
+    module = torch.nn.LSTM(D, H, batch_first=True)
+    if fill is not None:
+        with torch.no_grad():
+            for p in module.parameters():
+                p.fill_(fill)
+    return module
+
+
+def _torch_parameters(module):
+    return {name: getattr(module, name).detach().numpy().copy() for name in _TORCH_NAMES}
+
+
+def _check_to_torch_case(to_torch_lstm, case):
+    torch = _torch()
+    D, H = case["Wx"].shape[0], case["Wh"].shape[0]
+    module = _torch_nn_lstm(D, H, fill=0.0)
+    tensors = {name: getattr(module, name) for name in _TORCH_NAMES}
+    try:
+        with torch.no_grad():
+            run_student("to_torch_lstm", to_torch_lstm, module, *(case[k].copy() for k in ("Wx", "Wh", "b")),
+                        allowed=ADDING_ALLOWED)
+    except GradingError as err:
+        if isinstance(err.__cause__, RuntimeError):
+            raise _torch_layout_hint(err) from err.__cause__
+        raise
+    replaced = [name for name, t in tensors.items() if getattr(module, name) is not t]
+    if replaced:
+        raise GradingError(f"to_torch_lstm replaced the parameter{'s' if len(replaced) > 1 else ''} "
+                           f"{', '.join(replaced)} with new ones: an optimiser made before the call would "
+                           f"still train the old tensors. Copy into them in place, inside torch.no_grad(): "
+                           f"lstm.weight_ih_l0.copy_(...).")
+    got = _torch_parameters(module)
+    for name, want, arg in (("weight_ih_l0", case["Wx"].T, "Wx.T"), ("weight_hh_l0", case["Wh"].T, "Wh.T")):
+        if got[name].shape == want.T.shape and got[name].shape != want.shape:
+            raise GradingError(f"nn.LSTM's {name} has shape {got[name].shape}, the course's layout: PyTorch "
+                               f"computes W x with column vectors, so {name} is {arg}, "
+                               f"({want.shape[0]}, {want.shape[1]}).")
+        check_gate_blocks(f"nn.LSTM's {name}, which should hold {arg}", got[name].T, want.T,
+                          every=" Every block differs: is it the other weight, or not transposed?")
+    bias = got["bias_ih_l0"] + got["bias_hh_l0"]
+    if np.allclose(bias, 2 * case["b"], rtol=1e-6, atol=1e-6) and np.abs(case["b"]).max() > 0:
+        raise GradingError("bias_ih_l0 + bias_hh_l0 is 2b: nn.LSTM adds both biases, so put b into one "
+                           "of them and zeros into the other (only their sum acts).")
+    check_gate_blocks("nn.LSTM's bias_ih_l0 + bias_hh_l0, which should add up to b", bias, case["b"])
+    x = _tensor(case["x"])
+    args = (x,) if case["h0"] is None else (x, (_tensor(case["h0"])[None], _tensor(case["c0"])[None]))
+    with torch.no_grad():
+        out, (h_T, c_T) = module(*args)
+    h_ref, (_, cT_ref), _ = sequence.lstm_forward(**case)
+    check_array("nn.LSTM's output (every step's h) after loading", out.numpy(), h_ref)
+    check_array("nn.LSTM's final cell state c_T after loading", c_T[0].numpy(), cT_ref)
+
+
+def check_to_torch_lstm(to_torch_lstm):
+    """to_torch_lstm(lstm, Wx, Wh, b) writes the course's weights into torch.nn.LSTM(D, H,
+    batch_first=True), in place: weight_ih_l0 = Wx.T (4H, D), weight_hh_l0 = Wh.T (4H, H),
+    bias_ih_l0 + bias_hh_l0 = b, gate order i, f, g, o; the module's outputs then equal
+    lstm_ref.lstm_forward's (float32)."""
+    for label, case in torch_lstm_cases():
+        _case("to_torch_lstm", label, lambda case=case: _check_to_torch_case(to_torch_lstm, case))
+
+
+def _check_from_torch_case(from_torch_lstm, case):
+    from ..convert import to_torch
+    D, H = case["Wx"].shape[0], case["Wh"].shape[0]
+    module = _torch_nn_lstm(D, H)
+    torch = _torch()
+    with torch.no_grad():                      # b split unevenly: the sum is what counts
+        to_torch(module, {k: case[k] for k in ("Wx", "Wh", "b")})
+        module.bias_hh_l0.copy_(_tensor(case["b"][::-1].copy()))
+        module.bias_ih_l0.copy_(_tensor(case["b"] - case["b"][::-1]))
+    stored = _torch_parameters(module)
+    result = run_student("from_torch_lstm", from_torch_lstm, module, allowed=ADDING_ALLOWED)
+    raw = _outputs("from_torch_lstm", result, 3, ("Wx", "Wh", "b"))
+    for name, value in zip(("Wx", "Wh", "b"), raw):
+        if not isinstance(value, np.ndarray):
+            raise GradingError(f"from_torch_lstm returned {name} as a {type(value).__name__}; return NumPy "
+                               f"arrays of their own, e.g. lstm.weight_ih_l0.detach().numpy().T.copy().")
+    got = [_numpy(name, v) for name, v in zip(("Wx", "Wh", "b"), raw)]
+    want = (stored["weight_ih_l0"].T, stored["weight_hh_l0"].T, stored["bias_ih_l0"] + stored["bias_hh_l0"])
+    hints = {"Wx": "Wx is weight_ih_l0 transposed: (D, 4H).", "Wh": "Wh is weight_hh_l0 transposed: (H, 4H).",
+             "b": "b is bias_ih_l0 + bias_hh_l0, (4H,)."}
+    for name, value, w in zip(("Wx", "Wh", "b"), got, want):
+        _check_shape(name, value, w, hints[name])
+        if name == "b" and _same((value,), (stored["bias_ih_l0"],)):
+            raise GradingError("b holds bias_ih_l0 only: nn.LSTM adds bias_hh_l0 too, so b is their sum.")
+        check_gate_blocks(name, value, w)
+    now = _torch_parameters(module)
+    if any(not np.array_equal(now[k], stored[k]) for k in _TORCH_NAMES):
+        raise GradingError("from_torch_lstm changed the module's parameters: reading must leave it as it was.")
+    with torch.no_grad():
+        for p in module.parameters():
+            p.zero_()
+    for name, value, w in zip(("Wx", "Wh", "b"), raw, want):
+        if not np.array_equal(value, w):
+            raise GradingError(f"the {name} that from_torch_lstm returned changed when the module's parameters "
+                               f"were set to zero afterwards: it shares memory with the module. Return copies "
+                               f"(.detach().numpy().copy()).")
+
+
+def check_from_torch_lstm(from_torch_lstm):
+    """from_torch_lstm(lstm) -> (Wx (D, 4H), Wh (H, 4H), b (4H,)): a torch.nn.LSTM's weights in
+    the course's layout, as NumPy arrays of their own (b = bias_ih_l0 + bias_hh_l0); the module
+    is left unchanged."""
+    for label, case in torch_lstm_cases():
+        _case("from_torch_lstm", label, lambda case=case: _check_from_torch_case(from_torch_lstm, case))
+
+
+def check_torch_layout(to_torch_lstm, from_torch_lstm):
+    """Both conversions: what the hidden test of exercise 05 runs, on cases drawn for it."""
+    check_to_torch_lstm(to_torch_lstm)
+    check_from_torch_lstm(from_torch_lstm)
 
 
 def check_adding_training(train_adding_model, LSTM):
