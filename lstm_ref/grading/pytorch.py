@@ -139,7 +139,7 @@ def _torch_layout_hint(err):
     from ..convert import LAYOUTS
     lay = LAYOUTS[("torch", "lstm")]
     return GradingError(f"{err}\nYour parameters in the course's layout hold Wx (D, 4H), Wh (H, 4H) and b "
-                        f"(4H,) as they are; nn.LSTMCell stores weight_ih (4H, D) = Wx.T, weight_hh (4H, H) = "
+                        f"(4H,) as they are; nn.LSTM and nn.LSTMCell store weight_ih (4H, D) = Wx.T, weight_hh (4H, H) = "
                         f"Wh.T and two biases whose sum is b ({lay.bias.replace('_l{k}', '')}), gate order "
                         f"{', '.join(lay.gates)}.")
 
