@@ -133,3 +133,32 @@ def test_every_figure_has_alt_text(name):
                for out in cell.get("outputs", [])):
             alt = cell.get("metadata", {}).get("mystnb", {}).get("image", {}).get("alt", "")
             assert len(alt) >= 20, f"{name}: the figure of cell {k} has no (or too short) alt text"
+
+
+def numbered_chapters():
+    return [n for n in toc_files() if re.fullmatch(r"chapters/\d\d_\w+", n)]
+
+
+SELF_CHECK = re.compile(r"^## Check your understanding\n(.*?)(?=^#{1,2} |\Z)", re.M | re.S)
+QUESTION = re.compile(r"^```\{exercise\}[^\n]*\n:label: (check-[\w-]+)\n", re.M)
+ANSWER = re.compile(r"^```\{solution\} (check-[\w-]+)\n:class: dropdown\n", re.M)
+
+
+@pytest.mark.parametrize("name", numbered_chapters())
+def test_every_chapter_ends_with_a_check_of_understanding(name):
+    """3 to 6 questions after the Summary, each with its answer in a dropdown (hidden
+    until the reader opens it; tests/test_browser.py checks that in the browser), and a
+    link to the chapter's graded exercise after them."""
+    text = source(name).read_text()
+    section = SELF_CHECK.search(text)
+    assert section, f"{name}: no '## Check your understanding' section (chapters/STYLE.md)"
+    assert text.index("## Summary") < section.start(), (
+        f"{name}: the check of understanding comes after the Summary")
+    questions = QUESTION.findall(section.group(1))
+    answers = ANSWER.findall(section.group(1))
+    assert 3 <= len(questions) <= 6, f"{name}: {len(questions)} questions, want 3 to 6"
+    assert answers == questions, (
+        f"{name}: every question needs one answer, in order, with `:class: dropdown`: "
+        f"questions {questions}, answers {answers}")
+    assert "{doc}`Exercise" in text[section.end():] or "exercises/" in text[section.end():], (
+        f"{name}: no link to a graded exercise after the check of understanding")

@@ -5,7 +5,8 @@ Headless Chromium (Debian's `chromium`, driven by Selenium through Debian's
 without a console error, that MathJax typeset every equation on it, that every image in
 the text loaded and has alt text, that long printed output scrolls, and that every link
 to another page of the book (and the section it points to) exists. It also checks that
-the search page finds "forget gate" and that the chapters carry the repository, issues,
+the search page finds "forget gate", that each chapter's self-check answers stay hidden
+until their button is pressed, and that the chapters carry the repository, issues,
 download and launch buttons, and it saves screenshots of the landing page and of a
 chapter to _build/screenshots/ for a person to look at.
 
@@ -422,6 +423,31 @@ def test_chapters_have_source_download_and_launch_buttons(browser, server):
         f"buttons missing from {SCREENSHOT_CHAPTER}: {missing}; links: {hrefs}")
     for name in ("download .ipynb", "download .md"):
         assert fetch(wanted[name])[0] == 200, f"the {name} button's file is not served"
+
+
+def chapter_pages():
+    return [p for p in toc_pages() if re.fullmatch(r"chapters/\d\d_\w+\.html", p)]
+
+
+@pytest.mark.parametrize("page", chapter_pages())
+def test_self_check_answers_are_hidden_until_asked(browser, server, page):
+    """Each chapter's "Check your understanding": every answer is hidden when the page
+    opens, its button shows it, and the answers of the other questions stay hidden."""
+    open_page(browser, server + page)
+    answers = browser.find_elements(By.CSS_SELECTOR, ".solution.dropdown")
+    assert len(answers) >= 3, f"{page}: {len(answers)} self-check answers, want 3 or more"
+    bodies = [a.find_element(By.CSS_SELECTOR, "section") for a in answers]
+    shown = [k for k, body in enumerate(bodies) if body.is_displayed()]
+    assert not shown, f"{page}: answers {shown} are visible before the reader asks"
+    for k, answer in enumerate(answers):
+        button = answer.find_element(By.CSS_SELECTOR, "button.toggle-button")
+        browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", button)
+        button.click()
+        WebDriverWait(browser, 5).until(lambda d: bodies[k].is_displayed(),
+                                        f"{page}: answer {k} did not open when asked")
+        assert bodies[k].text.strip(), f"{page}: answer {k} is empty"
+        others = [j for j in range(k + 1, len(bodies)) if bodies[j].is_displayed()]
+        assert not others, f"{page}: opening answer {k} also showed {others}"
 
 
 def test_save_screenshots_for_review(browser, server):
