@@ -9,8 +9,10 @@ What a character-level language model needs besides the model itself:
 - A split by position (`contiguous_split`) and the layouts that feed a recurrent
   network: parallel streams for truncated backpropagation through time
   (`stream_windows`) and for scoring a held-out block with context (`scoring_streams`).
-- Count-based baselines (`unigram_log_probs`, `bigram_log_probs`, `ngram_nll`) and the
-  measures that compare models (`perplexity`, `bits_per_char`).
+- Count-based baselines (`unigram_log_probs`, `bigram_log_probs`, `ngram_nll`), the
+  n-gram of any order with interpolated absolute discounting (`ngram_contexts`,
+  `interpolated_ngram_probs`, `interpolated_ngram_nll`), and the measures that compare
+  models (`perplexity`, `bits_per_char`).
 - Temperature sampling from a model's scores (`softmax_with_temperature`,
   `sample_with_temperature`).
 
@@ -378,6 +380,170 @@ def ngram_nll(log_probs, targets, previous=None):
                          f"{targets.shape}, got {previous.shape}")
     _check_vocab_size(V, previous, "ngram_nll")
     return float(-log_probs[previous, targets].mean())
+
+
+# ------------------------------------------------- n-grams of any order, interpolated
+
+def _max_order(vocab_size):
+    """The highest order whose codes, one int64 per n characters, cannot overflow:
+    V**order < 2**62."""
+    return max(1, int(62 / math.log2(max(vocab_size, 2))))
+
+
+def _check_in_vocab(arr, vocab_size, who, name):
+    """arr holds indices of characters: integers in [0, vocab_size)."""
+    if arr.size and (arr.min() < 0 or arr.max() >= vocab_size):
+        bad = arr[(arr < 0) | (arr >= vocab_size)]
+        raise ValueError(f"{who}: {name} holds {int(bad[0])}, which is not a character "
+                         f"of the vocabulary: indices must lie in [0, {vocab_size}) "
+                         f"({bad.size} entries outside)")
+
+
+def _codes(ids, k, V):
+    """The k characters before each position p >= k of ids (M,) as one integer,
+    sum_j ids[p - k + j] V^(k - 1 - j): (M - k,) int64."""
+    code = np.zeros(len(ids) - k, np.int64)
+    for j in range(k):
+        code = code * V + ids[j:len(ids) - k + j]
+    return code
+
+
+def _row_codes(rows, V):
+    """Each row of rows (N, k) as one integer, sum_j rows[:, j] V^(k - 1 - j): (N,)
+    int64, the code `_codes` gives the same k characters."""
+    code = np.zeros(len(rows), np.int64)
+    for j in range(rows.shape[1]):
+        code = code * V + rows[:, j]
+    return code
+
+
+def ngram_contexts(ids, start, stop, k):
+    """The k characters before each of ids[start:stop], oldest first:
+    (stop - start, k) int64, row p - start = ids[p - k:p]. The text before a block
+    supplies the context of its first characters, so that every character of the block
+    is scored; needs start >= k."""
+    ids = _check_ids(ids, "ngram_contexts", min_len=1)
+    k = _check_int("ngram_contexts", "k", k, 0)
+    start = _check_int("ngram_contexts", "start", start, k)
+    stop = _check_int("ngram_contexts", "stop", stop, start + 1)
+    if stop > len(ids):
+        raise ValueError(f"ngram_contexts: stop={stop} is past the end of ids "
+                         f"({len(ids)} characters)")
+    rows = np.arange(start, stop)[:, None] + np.arange(-k, 0)[None, :]
+    return ids[rows].astype(np.int64)
+
+
+def interpolated_ngram_probs(train_ids, contexts, targets, order, vocab_size,
+                             discount=0.75):
+    """Probabilities of characters under n-gram models of orders 1 to `order`, counted
+    on a training text and smoothed by interpolated absolute discounting (Ney, Essen and
+    Kneser, 1994; "interpolated absolute discounting" in Chen and Goodman, 1999), down
+    to an add-one unigram. Kneser-Ney smoothing (Kneser and Ney, 1995) is the same
+    recursion with the lower orders counted differently (how many distinct characters
+    precede a string, not how often it occurs); this model uses plain counts at every
+    order:
+
+        P_1(c)     = (C(c) + 1) / (M + V)                             add-one unigram
+        P_n(c | u) = max(C(u c) - d, 0) / C(u) + d N(u) / C(u) P_{n-1}(c | u')
+        P_n(c | u) = P_{n-1}(c | u')                       where C(u) = 0 (u unseen)
+
+    u is the n - 1 characters before c, u' its last n - 2; C counts occurrences in
+    train_ids (M characters; C(u) counts the u followed by some character), N(u) is the
+    number of distinct characters seen after u, d the discount. The discount takes d
+    from every seen (u, c) and gives the freed mass, d N(u) / C(u), to the model one
+    order lower, so every P_n(. | u) is a distribution over the V characters.
+
+    train_ids: (M,) integers in [0, V), M >= 1, the training text.
+    contexts: (N, k) integers in [0, V) with k >= order - 1, the characters before each
+        target, oldest first (`ngram_contexts`); only the last order - 1 columns are
+        read. None for order 1.
+    targets: (N,) integers in [0, V), the characters to score.
+    Returns (order, N) float64: row n - 1 holds P_n(targets[i] | contexts[i]), the
+    probability under the model of order n, for n = 1 .. order (all of them for the
+    cost of the highest). The probabilities are all > 0.
+    """
+    who = "interpolated_ngram_probs"
+    order = _check_int(who, "order", order, 1)
+    V = _check_int(who, "vocab_size", vocab_size, 1)
+    if order > _max_order(V):
+        raise ValueError(f"{who}: order {order} is too high for {V} characters: its "
+                         f"codes would overflow int64 (at most {_max_order(V)})")
+    if not (isinstance(discount, (int, float, np.floating)) and 0 < discount <= 1):
+        raise ValueError(f"{who}: discount must be a number in (0, 1], got "
+                         f"{discount!r}")
+    tr = np.asarray(train_ids)
+    if tr.ndim != 1 or not np.issubdtype(tr.dtype, np.integer) or tr.size == 0:
+        raise ValueError(f"{who}: train_ids must be a non-empty 1-D integer array, "
+                         f"the training text; got shape {tr.shape} dtype {tr.dtype}"
+                         + (" (an empty text has nothing to count)"
+                            if tr.size == 0 else ""))
+    targets = _check_ids(targets, who, "targets", min_len=1)
+    k = order - 1
+    ctx = (np.zeros((len(targets), 0), np.int64) if contexts is None
+           else np.asarray(contexts))
+    if (ctx.ndim != 2 or ctx.shape[0] != len(targets) or ctx.shape[1] < k
+            or (ctx.size and not np.issubdtype(ctx.dtype, np.integer))):
+        raise ValueError(f"{who}: contexts must be an integer array (N, k) with "
+                         f"N = len(targets) = {len(targets)} and k >= order - 1 = {k} "
+                         f"(ngram_contexts makes it), got shape {ctx.shape} "
+                         f"dtype {ctx.dtype}")
+    for arr, name in ((tr, "train_ids"), (targets, "targets"), (ctx, "contexts")):
+        _check_in_vocab(arr, V, who, name)
+    tr = tr.astype(np.int64)
+    targets = targets.astype(np.int64)
+    ctx = ctx[:, ctx.shape[1] - k:].astype(np.int64)            # the last k columns
+    probs = np.empty((order, len(targets)))
+    counts = np.bincount(tr, minlength=V).astype(np.float64)
+    p = (counts[targets] + 1) / (len(tr) + V)                  # order 1, add-one
+    probs[0] = p
+    for n in range(1, order):                 # n characters of context: order n + 1
+        if len(tr) <= n:                                        # nothing seen: back off
+            probs[n] = p
+            continue
+        # Every (context, character) of the training text, as one code, counted.
+        g_keys, g_counts = np.unique(_codes(tr, n, V) * V + tr[n:], return_counts=True)
+        g_ctx = g_keys // V                                     # sorted, so grouped
+        first = np.flatnonzero(np.r_[True, g_ctx[1:] != g_ctx[:-1]])
+        c_keys = g_ctx[first]                                   # the distinct u
+        c_counts = np.add.reduceat(g_counts, first)             # C(u)
+        c_types = np.diff(np.r_[first, len(g_keys)])            # N(u)
+        query = _row_codes(ctx[:, k - n:], V)                   # u of each target
+        at = np.minimum(np.searchsorted(c_keys, query), len(c_keys) - 1)
+        seen = c_keys[at] == query
+        gram = query * V + targets
+        g_at = np.minimum(np.searchsorted(g_keys, gram), len(g_keys) - 1)
+        c_gram = np.where(g_keys[g_at] == gram, g_counts[g_at], 0).astype(np.float64)
+        c_u = np.where(seen, c_counts[at], 1).astype(np.float64)
+        n_u = np.where(seen, c_types[at], 0).astype(np.float64)
+        p = np.where(seen, np.maximum(c_gram - discount, 0) / c_u
+                     + discount * n_u / c_u * p, p)
+        probs[n] = p
+    return probs
+
+
+def interpolated_ngram_nll(ids, train, block, order, V, discount=0.75):
+    """Mean negative log-likelihood (nats per character), a float, of ids[block] under
+    the n-gram model of the given order counted on ids[train], with interpolated
+    absolute discounting (`interpolated_ngram_probs`; order 1 is the add-one unigram
+    of `unigram_log_probs`).
+
+    ids: (L,) integers in [0, V), the whole text; train, block: slices of it. The text
+    before the block supplies the context of its first characters (as in `ngram_nll`),
+    so the block must start at least order - 1 characters into the text.
+    """
+    order = _check_int("interpolated_ngram_nll", "order", order, 1)
+    ids = _check_ids(ids, "interpolated_ngram_nll", min_len=1)
+    start, stop, _ = block.indices(len(ids))
+    if start < order - 1:
+        raise ValueError(f"interpolated_ngram_nll: the block must start at least "
+                         f"{order - 1} characters into the text, got start {start}")
+    if stop <= start:
+        raise ValueError(f"interpolated_ngram_nll: the block {block} of a text of "
+                         f"{len(ids)} characters is empty")
+    contexts = ngram_contexts(ids, start, stop, order - 1)
+    p = interpolated_ngram_probs(ids[train], contexts, ids[start:stop], order, V,
+                                 discount)
+    return float(-np.log(p[-1]).mean())
 
 
 def perplexity(nll):

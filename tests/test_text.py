@@ -296,6 +296,137 @@ def test_baselines_reject_bad_input():
         T.ngram_nll(np.zeros((3, 4)), ABAB, previous=ABAB)
 
 
+
+# ------------------------------------------------- n-grams of any order, interpolated
+
+def _all_next(contexts, V):
+    """Every context (C, k) repeated with every next character: (C * V, k), (C * V,)."""
+    return np.repeat(contexts, V, axis=0), np.tile(np.arange(V), len(contexts))
+
+
+@pytest.mark.parametrize("V, n_train, discount", [(3, 4, 0.75), (4, 300, 0.75),
+                                                  (5, 2000, 0.3), (4, 60, 1.0)])
+def test_interpolated_ngram_is_a_distribution_for_every_context(V, n_train, discount):
+    """Sum over the V characters of P_n(c | u) = 1 for every context u of 3 characters,
+    seen in training or not, at every order n = 1 .. 4."""
+    train = np.random.default_rng(V).integers(0, V - 1, n_train)   # one never seen
+    grid = np.meshgrid(*[np.arange(V)] * 3, indexing="ij")
+    contexts = np.stack(grid).reshape(3, -1).T                      # (V**3, 3)
+    ctx, nxt = _all_next(contexts, V)                                # every (u, c)
+    probs = T.interpolated_ngram_probs(train, ctx, nxt, 4, V, discount)
+    assert probs.shape == (4, V ** 4) and probs.dtype == np.float64
+    assert np.all(probs > 0)
+    sums = probs.reshape(4, V ** 3, V).sum(axis=2)                  # (order, context)
+    np.testing.assert_allclose(sums, 1.0, rtol=0, atol=1e-13)
+
+
+def test_interpolated_ngram_order_1_is_the_add_one_unigram():
+    rng = np.random.default_rng(7)
+    train, targets = rng.integers(0, 6, 400), rng.integers(0, 6, 50)
+    p1 = T.interpolated_ngram_probs(train, None, targets, 1, 6)
+    np.testing.assert_allclose(p1[0], np.exp(T.unigram_log_probs(train, 6))[targets],
+                               rtol=1e-15)
+    # Row 0 of any order is that unigram too, and the block NLL agrees.
+    ctx = rng.integers(0, 6, (50, 3))
+    p4 = T.interpolated_ngram_probs(train, ctx, targets, 4, 6)
+    np.testing.assert_array_equal(p4[0], p1[0])
+    ids = np.concatenate([train, targets])
+    want = T.ngram_nll(T.unigram_log_probs(train, 6), targets)
+    got = T.interpolated_ngram_nll(ids, slice(0, 400), slice(400, 450), 1, 6)
+    assert got == pytest.approx(want, rel=1e-14)
+
+
+def test_interpolated_ngram_order_2_exact():
+    # "abab", d = 0.75: P_1 = (3, 3, 1) / 7. Pairs ab, ba, ab: after a, C(a) = 2 and one
+    # distinct follower, so P_2(. | a) = max(C(a .) - d, 0) / 2 + d * 1 / 2 * P_1.
+    p1 = np.array([3, 3, 1]) / 7
+    after_a = np.array([0, 1.25 / 2, 0]) + 0.375 * p1
+    after_b = np.array([0.25, 0, 0]) + 0.75 * p1                   # C(b) = 1
+    ctx, nxt = _all_next(np.array([[0], [1], [2]]), 3)
+    probs = T.interpolated_ngram_probs(ABAB, ctx, nxt, 2, 3)
+    np.testing.assert_allclose(probs[1], np.concatenate([after_a, after_b, p1]),
+                               rtol=1e-15)                          # c never a context
+    assert probs[1, 1] == pytest.approx(0.625 + 0.375 * 3 / 7, rel=1e-15)
+
+
+def test_interpolated_ngram_reads_only_the_last_order_minus_1_characters():
+    rng = np.random.default_rng(3)
+    train, targets = rng.integers(0, 4, 500), rng.integers(0, 4, 30)
+    ctx = rng.integers(0, 4, (30, 5))
+    wide = T.interpolated_ngram_probs(train, ctx, targets, 3, 4)
+    np.testing.assert_array_equal(wide, T.interpolated_ngram_probs(train, ctx[:, -2:],
+                                                                   targets, 3, 4))
+    ids = np.concatenate([train, targets])
+    np.testing.assert_array_equal(T.ngram_contexts(ids, 500, 530, 2),
+                                  np.stack([ids[498:528], ids[499:529]], axis=1))
+    got = T.interpolated_ngram_nll(ids, slice(0, 500), slice(500, 530), 3, 4)
+    want = -np.log(T.interpolated_ngram_probs(train, T.ngram_contexts(ids, 500, 530, 2),
+                                              targets, 3, 4)[-1]).mean()
+    assert got == pytest.approx(want, rel=1e-15)
+
+
+def test_higher_order_lowers_held_out_nll_on_text_with_structure():
+    """Words of a small lexicon in random order: within a word the next letter follows
+    from the letters before it, so each order predicts better until the context fixes
+    the word (3 characters here), and then the model is at the text's own entropy."""
+    words = ["shall", "there", "night", "speak", "heart", "crown", "sword", "grace"]
+    rng = np.random.default_rng(0)
+    corpus = " ".join(rng.choice(words, 6000))
+    vocab = T.vocabulary(corpus)
+    ids = T.encode(corpus, vocab)
+    n = len(ids)
+    nll = [T.interpolated_ngram_nll(ids, slice(0, n * 4 // 5), slice(n * 4 // 5, n),
+                                    order, len(vocab)) for order in range(1, 6)]
+    assert all(b < a - 0.05 for a, b in zip(nll[:4], nll[1:4])), nll
+    # What is left is the choice of the next word, one of 8, once per 6 characters.
+    floor = math.log(8) / 6
+    assert 0.97 * floor < nll[3] < 1.03 * floor and 0.97 * floor < nll[4] < 1.03 * floor
+
+
+def test_interpolated_ngram_rejects_bad_input():
+    probs = T.interpolated_ngram_probs
+    ctx = np.array([[0, 1], [1, 0]])
+    with pytest.raises(ValueError, match="order must be an integer >= 1"):
+        probs(ABAB, ctx, ABAB[:2], 0, 3)
+    with pytest.raises(ValueError, match="order must be an integer >= 1"):
+        probs(ABAB, ctx, ABAB[:2], 2.0, 3)
+    with pytest.raises(ValueError, match="order must be an integer >= 1"):
+        T.interpolated_ngram_nll(ABAB, slice(0, 2), slice(2, 4), 0, 3)
+    with pytest.raises(ValueError, match="empty text has nothing to count"):
+        probs(np.array([], np.int64), ctx, ABAB[:2], 3, 3)
+    with pytest.raises(ValueError, match="targets holds 3, which is not a character of "
+                       r"the vocabulary: indices must lie in \[0, 3\)"):
+        probs(ABAB, ctx, np.array([0, 3]), 3, 3)
+    with pytest.raises(ValueError, match="train_ids holds -1, which is not a char"):
+        probs(np.array([0, -1, 2]), ctx, ABAB[:2], 3, 3)
+    with pytest.raises(ValueError, match="contexts holds 5, which is not a character"):
+        probs(ABAB, np.array([[0, 5], [1, 0]]), ABAB[:2], 3, 3)
+    with pytest.raises(ValueError, match=r"k >= order - 1 = 2"):
+        probs(ABAB, ctx[:, :1], ABAB[:2], 3, 3)
+    with pytest.raises(ValueError, match="N = len\\(targets\\) = 3"):
+        probs(ABAB, ctx, ABAB[:3], 3, 3)
+    with pytest.raises(ValueError, match="discount"):
+        probs(ABAB, ctx, ABAB[:2], 3, 3, discount=0)
+    with pytest.raises(ValueError, match="overflow"):
+        probs(ABAB, np.zeros((2, 20), np.int64), ABAB[:2], 21, 80)
+    with pytest.raises(ValueError, match="at least 2 characters into the text"):
+        T.interpolated_ngram_nll(ABAB, slice(0, 4), slice(1, 4), 3, 3)
+    with pytest.raises(ValueError, match="is empty"):
+        T.interpolated_ngram_nll(ABAB, slice(0, 4), slice(3, 3), 2, 3)
+    with pytest.raises(ValueError, match="start must be an integer >= 2"):
+        T.ngram_contexts(ABAB, 1, 3, 2)
+    # A character not in the vocabulary stops the text before it becomes an index.
+    with pytest.raises(ValueError, match="not in the vocabulary"):
+        T.encode("abz", "ab")
+
+
+def test_exercise_9_uses_the_same_ngram():
+    from lstm_ref import charlm
+    from lstm_ref.grading import charlm as grading_charlm
+    assert charlm.interpolated_ngram_nll is T.interpolated_ngram_nll
+    assert grading_charlm.text.interpolated_ngram_nll is T.interpolated_ngram_nll
+
+
 # ------------------------------------------------------------------ temperature
 
 

@@ -462,7 +462,7 @@ def _baselines(piece):
     if "bigram" not in _DATA:
         _DATA["bigram"] = text.bigram_log_probs(ids[train], V, smoothing="kneser-ney")
     bigram = text.ngram_nll(_DATA["bigram"], ids[piece], ids[piece.start - 1:piece.stop - 1])
-    trigram = reference.interpolated_ngram_nll(ids, train, piece, 3, V)
+    trigram = text.interpolated_ngram_nll(ids, train, piece, 3, V)
     return text.bits_per_char(bigram), text.bits_per_char(trigram)
 
 
