@@ -139,21 +139,25 @@ def numbered_chapters():
     return [n for n in toc_files() if re.fullmatch(r"chapters/\d\d_\w+", n)]
 
 
-SELF_CHECK = re.compile(r"^## Check your understanding\n(.*?)(?=^#{1,2} |\Z)", re.M | re.S)
+SELF_CHECK = re.compile(r"^## Check your understanding\n(.*?)"
+                        r"(?=^#{1,2} |^```\{admonition\} Practise|\Z)", re.M | re.S)
 QUESTION = re.compile(r"^```\{exercise\}[^\n]*\n:label: (check-[\w-]+)\n", re.M)
 ANSWER = re.compile(r"^```\{solution\} (check-[\w-]+)\n:class: dropdown\n", re.M)
 
 
 @pytest.mark.parametrize("name", numbered_chapters())
 def test_every_chapter_ends_with_a_check_of_understanding(name):
-    """3 to 6 questions after the Summary, each with its answer in a dropdown (hidden
+    """3 to 6 questions right after the Summary, each with its answer in a dropdown (hidden
     until the reader opens it; tests/test_browser.py checks that in the browser), and a
     link to the chapter's graded exercise after them."""
     text = source(name).read_text()
     section = SELF_CHECK.search(text)
     assert section, f"{name}: no '## Check your understanding' section (chapters/STYLE.md)"
-    assert text.index("## Summary") < section.start(), (
-        f"{name}: the check of understanding comes after the Summary")
+    previous = re.findall(r"^## (.+)$", text[:section.start()], re.M)
+    last = previous[-1] if previous else None
+    assert last and re.fullmatch(r"Summary|What to remember|What this \w+ measured", last), (
+        f"{name}: the check of understanding follows the Summary (or 'What this chapter "
+        f"measured'), not {last!r}")
     questions = QUESTION.findall(section.group(1))
     answers = ANSWER.findall(section.group(1))
     assert 3 <= len(questions) <= 6, f"{name}: {len(questions)} questions, want 3 to 6"
