@@ -87,7 +87,9 @@ def test_every_chapter_is_in_the_book_in_order():
     assert len(notebooks()) >= 5
     assert names.index("chapters/01_sequences") < names.index("chapters/05_variants")
     chapters = sorted(f"chapters/{p.stem}" for p in (ROOT / "chapters").glob("[0-9][0-9]_*.md"))
-    assert [n for n in names if n.startswith("chapters/")] == chapters
+    appendices = sorted(f"chapters/{p.stem}" for p in (ROOT / "chapters").glob("appendix_*.md"))
+    # the numbered chapters in order, then every appendix after them
+    assert [n for n in names if n.startswith("chapters/")] == chapters + appendices
 
 
 @pytest.mark.parametrize("name", notebooks())
