@@ -11,7 +11,7 @@ STAMP   := $(VENV)/.stamp-$(shell cat $(DEPS) | sha256sum | cut -c1-16)
 # nbgrader calls alembic from PATH, so the venv's bin/ goes first for every recipe.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: venv test book benchmark lock clean exercises
+.PHONY: venv system-deps test book benchmark lock clean exercises
 
 venv: $(STAMP)
 
@@ -24,10 +24,16 @@ $(STAMP): $(DEPS)
 	@rm -f $(VENV)/.stamp-*
 	@touch $@
 
+# The system packages that the tests need (scripts/system-deps lists them): checked
+# first. Missing ones are installed when make runs as root on Debian or Ubuntu (as in
+# CI); otherwise it stops, before the book and any test, with the command to run.
+system-deps:
+	@bash scripts/system-deps
+
 # The test suite also checks the built book (every chapter executed from its current
 # source, every pasted number glued), so it builds the book first, with warnings as
 # errors; jupyter-cache makes that quick when no chapter changed.
-test: book
+test: system-deps book
 	$(BIN)/python -m pytest
 
 # Chapters fix their own thread counts; these cover anything that runs before them.

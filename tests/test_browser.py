@@ -176,8 +176,8 @@ def browser(server):
     for path, package in [(CHROMIUM, "chromium"), (CHROMEDRIVER, "chromium-driver")]:
         if not (Path(path).is_file() and os.access(path, os.X_OK)):
             pytest.fail(f"{path} is missing: the browser tests need Debian's {package} "
-                        "(`apt-get install -y chromium chromium-driver`, as .ci/run "
-                        "does)")
+                        "(`make test` installs it when run as root, or names the "
+                        "command to run: scripts/system-deps)")
     profile = tempfile.mkdtemp(prefix="book-browser-profile-")
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER),
                               options=_chromium_options(profile))

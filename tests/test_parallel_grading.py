@@ -10,6 +10,7 @@
 - Bad arguments are refused with the argument's name.
 """
 import csv
+import importlib.util
 import os
 import re
 import shutil
@@ -137,40 +138,66 @@ def test_a_submission_over_the_time_limit_fails_alone(courses, tmp_path):
 
 # ---------------------------------------------------------------- a PostgreSQL gradebook
 
-def postgres_command(name):
-    """A PostgreSQL server program; Debian keeps them off PATH."""
-    found = shutil.which(name) or next(iter(sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))), None)
-    assert found, f"PostgreSQL's {name} not found: install PostgreSQL (Debian: apt-get install postgresql)"
-    return str(found)
+def pgserver_programs():
+    """The folder of PostgreSQL's programs in the pgserver wheel (PostgreSQL 16, pinned
+    in pyproject.toml). Only the programs are used: pgserver's Python API, run as root,
+    adds a system user and opens up every folder above the environment."""
+    spec = importlib.util.find_spec("pgserver")
+    assert spec, "pgserver is not installed: `make venv` installs it (the course extra)"
+    return Path(spec.origin).parent / "pginstall" / "bin"
+
+
+def linked_programs(home):
+    """PostgreSQL's programs, with the libraries and files they load, under home/: hard
+    links, or copies across file systems. (As root, the server runs as nobody, who may
+    not be allowed into the environment's folder: a checkout in root's home.)"""
+    def link(src, dst):
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
+    install = pgserver_programs().parent
+    for part in ("bin", "lib/postgresql", "share/postgresql"):
+        shutil.copytree(install / part, home / "pgserver" / "pginstall" / part,
+                        symlinks=True, copy_function=link)
+    # the programs find libpq at $ORIGIN/../../../pgserver.libs
+    shutil.copytree(install.parent.parent / "pgserver.libs", home / "pgserver.libs",
+                    copy_function=link)
+    return home / "pgserver" / "pginstall" / "bin"
 
 
 @pytest.fixture(scope="module")
 def postgres():
-    """A throwaway PostgreSQL server listening on a Unix socket only; yields a function
-    that makes a new database and returns its nbgrader db_url. (As root, the server runs
-    as the postgres user: PostgreSQL refuses to run as root.)"""
+    """A throwaway PostgreSQL server listening on a Unix socket only, that syncs nothing
+    to disk; yields a function that makes a new database and returns its nbgrader
+    db_url. (PostgreSQL refuses to run as root: as root, the server runs as nobody.)"""
     # Not under pytest's temporary folder: only root may enter that one.
     home = Path(tempfile.mkdtemp(prefix="grader-test-postgres-"))
-    as_owner = []
+    as_owner = {}
     if os.geteuid() == 0:
         import pwd
-        owner = pwd.getpwnam("postgres")
+        owner = pwd.getpwnam("nobody")
+        bin_ = linked_programs(home)
         os.chown(home, owner.pw_uid, owner.pw_gid)
-        as_owner = ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups"]
+        as_owner = dict(user=owner.pw_uid, group=owner.pw_gid, extra_groups=[])
+    else:
+        bin_ = pgserver_programs()
 
-    def pg(*args):
-        out = subprocess.run([*as_owner, *args], capture_output=True, text=True, cwd=home)
-        assert out.returncode == 0, f"{args}: {out.stdout}\n{out.stderr}"
+    def pg(program, *args):
+        out = subprocess.run([bin_ / program, *args], capture_output=True, text=True,
+                             cwd=home, **as_owner)
+        assert out.returncode == 0, f"{program} {args}: {out.stdout}\n{out.stderr}"
 
-    pg(postgres_command("initdb"), "-D", home / "data", "-A", "trust", "-U", "postgres")
-    pg(postgres_command("pg_ctl"), "-D", home / "data", "-l", home / "log", "-w", "start",
-       "-o", f"-k {home} -c listen_addresses=''")
+    pg("initdb", "--no-sync", "-D", home / "data", "-A", "trust", "-U", "postgres")
+    pg("pg_ctl", "-D", home / "data", "-l", home / "log", "-w", "start",
+       "-o", f"-k {home} -c listen_addresses='' -c fsync=off -c synchronous_commit=off")
+
     def database(name):
-        pg(postgres_command("createdb"), "-h", home, "-U", "postgres", name)
+        pg("createdb", "-h", home, "-U", "postgres", name)
         return f"postgresql+psycopg2://postgres@/{name}?host={home}"
 
     yield database
-    pg(postgres_command("pg_ctl"), "-D", home / "data", "-m", "immediate", "stop")
+    pg("pg_ctl", "-D", home / "data", "-m", "immediate", "stop")
     shutil.rmtree(home)
 
 
