@@ -11,7 +11,7 @@ STAMP   := $(VENV)/.stamp-$(shell cat $(DEPS) | sha256sum | cut -c1-16)
 # nbgrader calls alembic from PATH, so the venv's bin/ goes first for every recipe.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: venv system-deps test book benchmark lock clean exercises
+.PHONY: venv system-deps test book benchmark lock clean exercises notebooks
 
 venv: $(STAMP)
 
@@ -56,6 +56,11 @@ lock: $(STAMP)
 
 clean:
 	rm -rf _build
+
+# The chapters as notebooks for the book's Colab button (scripts/colab_notebooks.py);
+# commit them with the chapters: tests/test_colab.py fails when they are stale.
+notebooks: $(STAMP)
+	$(BIN)/python scripts/colab_notebooks.py
 
 # Regenerate the student versions in exercises/ from solutions/ (commit the result).
 exercises: $(STAMP)
