@@ -130,10 +130,13 @@ CONVENTIONS = {
         "with return_sequences=True (else output (B, H)) and return_state=True",
         "one layer per LSTM, stacked in a list or Sequential; Bidirectional(LSTM(...)) "
         "with forward_layer and backward_layer",
-        "cuDNN on the TensorFlow backend with a GPU, when use_cudnn='auto' (default) or True, "
+        "cuDNN on the TensorFlow backend with a GPU, if use_cudnn='auto' (default) or True, "
         "activation='tanh', recurrent_activation='sigmoid', recurrent_dropout=0, "
-        "unroll=False, use_bias=True, and any mask strictly right-padded; "
-        "otherwise the generic loop"),
+        "unroll=False and use_bias=True; otherwise the generic loop ('auto') or a "
+        "ValueError (True). A mask must be right-padded (padding at the end, no empty "
+        "sequence): padding at the front falls back to the loop in an eager call, but "
+        "raises InvalidArgumentError inside fit, evaluate and predict. use_cudnn=False: "
+        "always the generic loop"),
 }
 
 _FRAMEWORK_ORDER = ("lstm_ref", "torch", "keras")

@@ -345,3 +345,64 @@ def test_stated_torch_cudnn_conditions_are_torch_own():
     assert cudnn.CUDNN_TENSOR_DTYPES == {torch.float16, torch.float32, torch.float64}
     assert cudnn.enabled is True
     assert not cudnn.is_acceptable(torch.zeros(1))          # a CPU tensor: never cuDNN
+
+
+def _keras_tf_rnn():
+    """Keras 3's TensorFlow RNN backend module (internal: the cuDNN path lives there)."""
+    import importlib
+    return importlib.import_module("keras.src.backend.tensorflow.rnn")
+
+
+def test_stated_keras_mask_conditions_are_keras_own():
+    """The row says a mask must be right-padded, and what happens when it is not: an
+    eager call falls back to the loop, fit/evaluate/predict (a traced graph) raise
+    InvalidArgumentError. Checked on Keras' own check: it raises at once when run eagerly
+    (and keras' lstm() turns that into the fallback), and only when the graph runs when
+    traced, after the choice of kernel was made."""
+    import tensorflow as tf
+    text = CONVENTIONS["keras"].fast_path
+    for phrase in ("right-padded", "eager call", "InvalidArgumentError",
+                   "fit, evaluate and predict", "ValueError (True)",
+                   "use_cudnn=False: always the generic loop"):
+        assert phrase in text, phrase
+    rnn = _keras_tf_rnn()
+    front = tf.constant([[False, False, True, True], [False, True, True, True]])
+    end = tf.constant([[True, True, False, False], [True, True, True, False]])
+    empty = tf.constant([[True, True, False, False], [False, False, False, False]])
+    assert not bool(rnn._is_sequence_right_padded(front))
+    assert bool(rnn._is_sequence_right_padded(end))
+    for bad in (front, empty):                       # eager: raises at once
+        with pytest.raises(tf.errors.InvalidArgumentError, match="right-padded"):
+            rnn._assert_valid_mask(bad)
+    rnn._assert_valid_mask(end)
+    source = inspect.getsource(rnn.lstm)              # ... which lstm() turns into the
+    assert "except tf.errors.InvalidArgumentError" in source     # fallback
+    assert "raise NotImplementedError" in source
+    check = tf.function(rnn._assert_valid_mask)       # traced, as fit traces a model
+    check.get_concrete_function(tf.TensorSpec((None, 4), tf.bool))   # tracing passes
+    with pytest.raises(tf.errors.InvalidArgumentError, match="right-padded"):
+        check(front)                                  # the run raises
+    check(end)
+
+
+def test_keras_lstm_with_a_left_padded_mask_eagerly(monkeypatch):
+    """With a GPU pretended (so that Keras tries cuDNN), an eager call with padding at the
+    front falls back to the generic loop under use_cudnn='auto' and raises ValueError
+    under use_cudnn=True; use_cudnn=False never tries cuDNN."""
+    import tensorflow as tf
+    x = np.array([[0, 0, 3, 4], [0, 5, 6, 7]])         # padded at the front
+    embed = keras.layers.Embedding(9, 2, mask_zero=True)
+    vectors, mask = embed(x), embed.compute_mask(x)
+    loop = keras.layers.LSTM(3, use_cudnn=False)
+    expected = np.asarray(loop(vectors, mask=mask))
+    if not tf.config.list_logical_devices("GPU"):
+        with pytest.raises(ValueError, match="use_cudnn=True"):    # no GPU: True refuses
+            keras.layers.LSTM(3, use_cudnn=True)(vectors, mask=mask)
+    monkeypatch.setattr(_keras_tf_rnn(), "_is_gpu_available", lambda: True)
+    auto = keras.layers.LSTM(3)
+    auto.build(vectors.shape)
+    auto.set_weights(loop.get_weights())
+    np.testing.assert_allclose(np.asarray(auto(vectors, mask=mask)), expected, atol=1e-6)
+    strict = keras.layers.LSTM(3, use_cudnn=True)
+    with pytest.raises(ValueError, match="use_cudnn=True"):
+        strict(vectors, mask=mask)
