@@ -450,6 +450,21 @@ def test_self_check_answers_are_hidden_until_asked(browser, server, page):
         assert not others, f"{page}: opening answer {k} also showed {others}"
 
 
+@pytest.mark.parametrize("page", [p for p in toc_pages()
+                                  if p.startswith(("chapters/", "exercises/"))])
+def test_colab_opens_a_notebook_that_exists(server, page):
+    """Colab opens only .ipynb files, from the repository: every chapter's and exercise's
+    Colab button must name one, at a path that exists in the repository."""
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    colab = config["launch_buttons"]["colab_url"].rstrip("/")
+    body = fetch(server + page)[1].decode("utf-8", errors="replace")
+    links = set(re.findall(r'href="(' + re.escape(colab) + r'/github/[^"]+)"', body))
+    assert len(links) == 1, f"{page}: want one Colab link, found {sorted(links)}"
+    path = links.pop().split("/blob/", 1)[1].split("/", 1)[1]     # after the branch
+    assert path.endswith(".ipynb"), f"{page}: Colab cannot open {path}"
+    assert (ROOT / path).is_file(), f"{page}: the Colab link names {path}, which is missing"
+
+
 def test_save_screenshots_for_review(browser, server):
     """Screenshots for a person to look at (they are not compared with anything): the
     landing page, a chapter's top, and the chapter's first figure with its equations."""
