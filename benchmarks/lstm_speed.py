@@ -22,8 +22,12 @@ Two rows explain the NumPy numbers:
   choose an AVX-512 kernel, NumPy is measured a second time with OPENBLAS_CORETYPE=SkylakeX,
   OpenBLAS's own documented override, so that both numbers are on the table.
 
-Targets (issue 2): forward <= 1.25x torch and faster than Keras; forward+backward no
-slower than torch; forward at >= 50 % of the sgemm peak.
+Targets (issue 19, which replaced issue 2's targets against torch: torch runs nn.LSTM as
+one fused kernel, and NumPy's products alone already take about as long as its whole
+forward pass): lstm_ref's forward <= 1.25x its products alone, forward+backward <= 1.15x.
+torch and Keras are printed as context, in the same units. The last line is
+`lstm_ref vs its products alone: forward X.XXx, forward+backward Y.YYx` (default
+OpenBLAS kernel).
 """
 import glob
 import json
@@ -226,22 +230,22 @@ def main():
                      f"{gflops:9.1f}{100 * gflops / peak:7.0f}%" + ("  " if key == "forward" else ""))
         print(line)
 
+    # The targets (issue 19): everything that is not a matrix product should cost little
+    # next to the products, which are the floor of any NumPy LSTM. torch's fused kernel
+    # and Keras are context, not targets.
     for c, label in settings:
         n, floor = numpy_rows[c], floors[c]
-        checks = [
-            ("forward <= 1.25x torch", n["forward"] <= 1.25 * t["forward"], "forward"),
-            ("forward faster than Keras", n["forward"] < k["forward"], None),
-            ("forward+backward no slower than torch", n["both"] <= t["both"], "both"),
-            ("forward >= 50% of sgemm peak", FLOP_FORWARD / n["forward"] / 1e9 >= 0.5 * peak, None),
-        ]
         print(f"\nlstm_ref with {label}:")
-        for text, ok, key in checks:
-            why = ""
-            if not ok and key:
-                why = (f"   (its products alone take {floor[key] / t[key]:.2f}x torch's "
-                       f"whole {'forward' if key == 'forward' else 'forward+backward'})")
-            print(f"  {'met   ' if ok else 'MISSED'}  {text}{why}")
-
+        for key, name, target in (("forward", "forward", 1.25),
+                                  ("both", "forward+backward", 1.15)):
+            ratio = n[key] / floor[key]
+            print(f"  {'met   ' if ratio <= target else 'MISSED'}  {name}: "
+                  f"{ratio:.2f}x its products alone (target <= {target:.2f}x); "
+                  f"torch {t[key] / floor[key]:.2f}x, Keras {k[key] / floor[key]:.2f}x "
+                  f"of the same products")
+    n, floor = numpy_rows[None], floors[None]
+    print(f"\nlstm_ref vs its products alone: forward {n['forward'] / floor['forward']:.2f}x, "
+          f"forward+backward {n['both'] / floor['both']:.2f}x")
 
 if __name__ == "__main__":
     main()
