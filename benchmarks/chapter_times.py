@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 
 import jupytext
-import yaml
 from jupyter_cache import get_cache
 from nbclient import NotebookClient
+from sphinx_external_toc.parsing import parse_toc_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "_build" / ".jupyter_cache"
@@ -29,15 +29,7 @@ BOOK_BUDGET_S = 240
 
 def executed_pages():
     """The pages of _toc.yml that the build executes (MyST notebooks), in book order."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-
-    def walk(entries):
-        for entry in entries or []:
-            if "file" in entry:
-                yield entry["file"]
-            yield from walk(entry.get("sections"))
-
-    names = [name for part in toc.get("parts", []) for name in walk(part.get("chapters"))]
+    names = list(parse_toc_yaml(str(ROOT / "_toc.yml")))     # every document, in order
     return [n for n in names if (ROOT / f"{n}.md").exists()
             and "jupytext:" in (ROOT / f"{n}.md").read_text()[:300]]
 
