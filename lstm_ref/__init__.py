@@ -20,12 +20,17 @@ Modules, in the order the book derives them:
               metrics (chapter 11)
 - charlm:     embedding, loss, Adam step, sampling and n-gram baselines of the NumPy
               character model (exercise 9)
-- cost:       parameter counts and FLOPs of RNN, GRU, LSTM and Transformer layers (chapter 12)
+- attention:  additive attention (Bahdanau et al. 2015) with a padding mask, forward and
+              backward (chapter 12)
+- translation: numbers in English words -> digits, a generated toy translation task with
+              its vocabularies, the exact rule, and beam-search decoding (chapter 12)
+- cost:       parameter counts and FLOPs of RNN, GRU, LSTM and Transformer layers (chapter 13)
 - grading:    the autograder's checks and messages
 - convert:    exact weight conversion to and from PyTorch and Keras
 
 Only NumPy is imported here; torch and Keras are imported inside `convert` when needed.
 """
+from .attention import additive_attention_backward, additive_attention_forward, masked_softmax
 from .cells import (gru_step_backward, gru_step_forward, lstm_step_backward, lstm_step_forward,
                     rnn_step_backward, rnn_step_forward, sigmoid)
 from .gates import GRU_GATES, LSTM_GATES, gate_slices
