@@ -47,6 +47,37 @@ def answered(release, answers):
     return nb
 
 
+# A partial submission per assignment: the solution cells (grade_id) that the student
+# completed, and the score that must follow (graded in tests/test_hostile_all.py).
+PARTIAL = {
+    # The step forward (2) and step backward (3). The measurement of Part 4 is written too,
+    # but it calls the student's rnn_forward, still a stub, so it earns nothing.
+    "01_rnn": (["rnn_step_forward", "rnn_step_backward", "rnn_gradient_by_lag"], 5.0),
+    "02_lstm_cell": (["sigmoid"], 3.0),
+    # The step backward (3 for dx, dh_prev, dc_prev; 2 for the weights) and rel_error (2);
+    # not the sequence backward nor the numerical gradient.
+    "03_backprop": (["lstm_step_backward", "rel_error"], 7.0),
+    # The model (3 for its layers, 1 for how it is compiled) and reading an LSTM's weights from
+    # Keras (1); writing them is still a stub, so the round trip, the GRU and the training earn
+    # nothing.
+    "04_keras": (["build_model", "from_keras_lstm"], 5.0),
+    # The LSTM module (3 for its outputs, 1 for its parameters); the adding model and its
+    # training are still a stub.
+    "05_pytorch": (["LSTM"], 4.0),
+    # The windows (2) and both baselines (1 + 1); not the split and scaler, nor the forecaster.
+    "06_forecasting": (["make_windows", "baselines"], 4.0),
+    # The step forward (2) and backward (3 + 2, and the hidden 1); not the sequence, nor the
+    # questions.
+    "07_gru": (["gru_step_forward", "gru_step_backward"], 8.0),
+    # The embedding (1 + 2), the loss over time (2), clipping (1) and Adam (2); the LSTM is
+    # still a stub, so the model's loss, training and sampling earn nothing.
+    # The model (2), the forget-gate bias (2) and the clipped step (2); train_model is still a
+    # stub, so the seeded training and the experiment earn nothing.
+    "08_rnn_vs_lstm": (["adding_model", "set_forget_bias", "train_step"], 6.0),
+    "09_char_lm": (["embedding", "softmax_loss", "optimiser"], 8.0),
+}
+
+
 # A stand-in for a trained sentiment model (exercise 04) that answers by the rule that made
 # the labels: source code, run in a test (tests/test_grading.py) or pasted into a notebook
 # as a student's shortcut (tests/test_hostile_all.py). It needs keras, np and grading.
@@ -95,24 +126,38 @@ def lstm_cell_submission(release, solution, kind):
     return answered(release, chosen)
 
 
-def lstm_cell_course(folder, count, name="student{:03d}", config=""):
-    """Fill folder with a course of exercise 02: the course's nbgrader_config.py (with the
-    lines config added), the assignment generated from solutions/, and count submissions,
-    student k (named name.format(k)) of kind KINDS[k % 4]."""
-    folder, a = Path(folder), "02_lstm_cell"
+def released_course(folder, assignment, config=""):
+    """Make folder a course with one assignment released, as an instructor would: the
+    course's nbgrader_config.py (with the lines config added), the assignment's source
+    copied from solutions/ and `nbgrader generate_assignment` run on it. Returns the
+    (release, source) notebooks."""
+    folder = Path(folder)
     (folder / "nbgrader_config.py").write_text((ROOT / "nbgrader_config.py").read_text() + config)
-    shutil.copytree(ROOT / "solutions" / a, folder / "solutions" / a)
-    out = subprocess.run([str(BIN / "nbgrader"), "generate_assignment", a], cwd=folder, env=course_env(),
-                         capture_output=True, text=True)
+    shutil.copytree(ROOT / "solutions" / assignment, folder / "solutions" / assignment)
+    out = subprocess.run([str(BIN / "nbgrader"), "generate_assignment", assignment], cwd=folder,
+                         env=course_env(), capture_output=True, text=True)
     if out.returncode != 0:
-        raise RuntimeError(f"nbgrader generate_assignment {a} failed:\n{out.stdout}\n{out.stderr}")
-    (release,) = (folder / "exercises" / a).glob("*.ipynb")
-    (solution,) = (folder / "solutions" / a).glob("*.ipynb")
+        raise RuntimeError(f"nbgrader generate_assignment {assignment} failed:\n{out.stdout}\n{out.stderr}")
+    (release,) = (folder / "exercises" / assignment).glob("*.ipynb")
+    (source,) = (folder / "solutions" / assignment).glob("*.ipynb")
+    return release, source
+
+
+def submit(folder, student, assignment, notebook, name):
+    """Put a student's notebook where `nbgrader collect` would: submitted/<student>/<assignment>/name."""
+    dest = Path(folder) / "submitted" / student / assignment
+    dest.mkdir(parents=True)
+    nbformat.write(notebook, dest / name)
+
+
+def lstm_cell_course(folder, count, name="student{:03d}", config=""):
+    """Fill folder with a course of exercise 02 (`released_course`) and count submissions,
+    student k (named name.format(k)) of kind KINDS[k % 4]."""
+    a = "02_lstm_cell"
+    release, solution = released_course(folder, a, config)
     for k in range(count):
-        dest = folder / "submitted" / name.format(k) / a
-        dest.mkdir(parents=True)
-        nbformat.write(lstm_cell_submission(release, solution, KINDS[k % len(KINDS)]),
-                       dest / release.name)
+        submit(folder, name.format(k), a, lstm_cell_submission(release, solution, KINDS[k % len(KINDS)]),
+               release.name)
 
 
 def gradebook_contents(db_url):

@@ -1,22 +1,28 @@
 """Grades an instructor can trust, on every assignment (grader/, lstm_ref.grading).
 
 tests/test_hostile.py throws a whole corpus at exercise 02. This file checks the rules
-that hold for every exercise, 01 to 06, each graded in one batch with `python -m
-grader.parallel` and again with plain `nbgrader autograde` and the course's configuration:
+that hold for every exercise, each graded in one batch with `python -m grader.parallel`
+and again with plain `nbgrader autograde` and the course's configuration:
 
-- an honest solution earns full marks (parallel only: its training runs are the slow part);
+- an honest solution earns full marks, the untouched release nothing and a hand-made
+  partial submission (tests/submissions.py's PARTIAL) its exact partial score, and
+  `nbgrader export` writes those scores to grades.csv (parallel only: this is the one
+  place where each solution is graded, for tests/test_exercises.py too);
 - a notebook that implements nothing, whose every function displays a value before it
   fails, earns nothing (nbgrader alone would read the displayed value as credit);
 - an honest solution whose functions print to stderr and warn earns full marks
-  (nbgrader alone would give 0 to every test with stderr text);
+  (nbgrader alone would give 0 to every test with stderr text; plain nbgrader grades it
+  for the exercises that do not train, since it is the configuration, the same for all,
+  that is under test, and training is the slow part);
 - in the training exercises, the shortcut that scores without training an LSTM loses
-  exactly the training tests' points;
+  exactly the training tests' points (parallel only: the checks are under test, not the
+  runner);
 - the autograded notebooks and the feedback show no hidden test's code.
 """
+import csv
 import ast
 import html
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -26,7 +32,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from grader import hidden
-from submissions import SENTIMENT_RULE, answered, course_env, solution_answers
+from submissions import PARTIAL, SENTIMENT_RULE, answered, course_env, released_course, solution_answers, submit
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -124,31 +130,24 @@ def train_char_lm():
 }
 
 
-def make_course(path, assignment):
-    """A course folder with the assignment released; returns (release, source) notebooks."""
-    shutil.copy(ROOT / "nbgrader_config.py", path / "nbgrader_config.py")
-    shutil.copytree(ROOT / "solutions" / assignment, path / "solutions" / assignment)
-    out = subprocess.run([str(BIN / "nbgrader"), "generate_assignment", assignment], cwd=path,
-                         env=course_env(), capture_output=True, text=True)
-    assert out.returncode == 0, out.stdout + out.stderr
-    (release,) = (path / "exercises" / assignment).glob("*.ipynb")
-    (source,) = (path / "solutions" / assignment).glob("*.ipynb")
-    return release, source
-
-
-def submissions(release, source, assignment, honest=True):
-    """{student: (notebook, the score it deserves, a phrase its feedback must show)}."""
+def submissions(release, source, assignment, parallel=True):
+    """{student: (notebook, the score it deserves, a phrase its feedback must show)}: all
+    kinds for grader.parallel; for plain nbgrader, those that test the configuration and
+    do not train (see the module's docstring)."""
     nb = nbformat.read(source, as_version=4)
     total = sum(c.metadata["nbgrader"].get("points", 0) for c in nb.cells
                 if c.metadata.get("nbgrader", {}).get("grade"))
     answers = solution_answers(source)
     out = {"forges_output": (answered(release, forged(answers)), 0.0, "not implemented yet")}
     trains = assignment in SHORTCUTS
-    if honest or not trains:
+    if parallel or not trains:
         out["noisy_honest"] = (answered(release, noisy(answers)), total, "says hello on stderr")
-    if honest:
+    if parallel:
         out["honest"] = (answered(release, answers), total, "Passed" if trains else "grading.check_")
-    if trains:
+        out["untouched"] = (nbformat.read(release, as_version=4), 0.0, "not implemented yet")
+        cells, score = PARTIAL[assignment]
+        out["partial"] = (answered(release, {g: answers[g] for g in cells}), score, "GradingError")
+    if parallel and trains:
         gid, code, lost, phrase = SHORTCUTS[assignment]
         out["shortcut"] = (answered(release, {**answers, gid: code}), total - lost, phrase)
     return out, total
@@ -157,9 +156,7 @@ def submissions(release, source, assignment, honest=True):
 def grade(path, assignment, students, name, command):
     """Submit each student's notebook as `name`, grade them all with command, make feedback."""
     for student, (nb, _, _) in students.items():
-        folder = path / "submitted" / student / assignment
-        folder.mkdir(parents=True)
-        nbformat.write(nb, folder / name)
+        submit(path, student, assignment, nb, name)
     out = subprocess.run([str(c) for c in command], cwd=path, env=course_env(), capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
     out = subprocess.run([str(BIN / "nbgrader"), "generate_feedback", assignment], cwd=path, env=course_env(),
@@ -172,6 +169,12 @@ def check(path, assignment, students, total, release):
         for student, (_, score, _) in students.items():
             sub = gb.find_submission(assignment, student)
             assert (student, sub.score, sub.max_score) == (student, score, total)
+    out = subprocess.run([str(BIN / "nbgrader"), "export"], cwd=path, env=course_env(),
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    with (path / "grades.csv").open() as f:
+        exported = {r["student_id"]: (float(r["score"]), float(r["max_score"])) for r in csv.DictReader(f)}
+    assert exported == {student: (score, total) for student, (_, score, _) in students.items()}
     for student, (_, _, phrase) in students.items():
         graded = nbformat.read(path / "autograded" / student / assignment / release.name, as_version=4)
         page = (path / "feedback" / student / assignment / release.with_suffix(".html").name).read_text()
@@ -184,7 +187,7 @@ def check(path, assignment, students, total, release):
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_grader_parallel_grades_every_assignment_by_its_checks_alone(tmp_path, assignment):
-    release, source = make_course(tmp_path, assignment)
+    release, source = released_course(tmp_path, assignment)
     students, total = submissions(release, source, assignment)
     grade(tmp_path, assignment, students, release.name,
           [sys.executable, "-m", "grader.parallel", assignment, "--workers", "2", "--no-progress"])
@@ -193,7 +196,7 @@ def test_grader_parallel_grades_every_assignment_by_its_checks_alone(tmp_path, a
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_plain_nbgrader_grades_every_assignment_by_its_checks_alone(tmp_path, assignment):
-    release, source = make_course(tmp_path, assignment)
-    students, total = submissions(release, source, assignment, honest=False)
+    release, source = released_course(tmp_path, assignment)
+    students, total = submissions(release, source, assignment, parallel=False)
     grade(tmp_path, assignment, students, release.name, [BIN / "nbgrader", "autograde", assignment])
     check(tmp_path, assignment, students, total, release)
