@@ -24,7 +24,9 @@ Modules, in the order the book derives them:
               backward (chapter 12)
 - translation: numbers in English words -> digits, a generated toy translation task with
               its vocabularies, the exact rule, and beam-search decoding (chapter 12)
-- cost:       parameter counts and FLOPs of RNN, GRU, LSTM and Transformer layers (chapter 13)
+- agreement:  "i grew up in <country> ... i speak fluent ___", generated with a chosen lag
+              and distractors, and its counting baselines (chapter 13)
+- cost:       parameter counts and FLOPs of RNN, GRU, LSTM and Transformer layers (chapter 14)
 - grading:    the autograder's checks and messages
 - convert:    exact weight conversion to and from PyTorch and Keras
 
