@@ -4,6 +4,10 @@ nothing is downloaded. One definition each; chapters, exercises and tests import
 - Generated movie reviews for binary sentiment (`sentiment_reviews`, `sentiment_data`):
   short reviews with one opinion word, negated by "not" half of the time, so that a model
   must tie "not" to the word after it.
+- Generated reviews whose label depends on word order (`order_reviews`, `order_data`):
+  two opinion words and one "not", made in pairs with the same words and opposite labels,
+  so that no function of word counts (and, for gaps of n - 1 words or more, of n-gram
+  counts) does better than chance.
 - Monthly CO2 concentration at Mauna Loa (`co2_monthly`) and yearly sunspot numbers
   (`sunspots_yearly`), real series that ship inside statsmodels, and the sliding `windows`
   that turn a series into (input, target) pairs.
@@ -69,6 +73,127 @@ def sentiment_data(n, seed):
     reviews = sentiment_reviews(n, seed)
     return encode_reviews([t for t, _ in reviews]), np.array([y for _, y in reviews], np.float32)
 
+
+
+# ------------------------------------------------------------------ reviews where order matters
+#
+# Two opinion words of opposite polarity and one "not", in one of two templates:
+#   "S V not F O1 G but F O2 G"   ("the film was not really good to me but really bad to me")
+#   "S V F O1 G but not F O2 G"   ("the film was really good to me but not really bad to me")
+# "not" applies to the first opinion word after it, and the label is the polarity of the
+# other one. Reviews are made in pairs that differ only by swapping O1 and O2: the same
+# words in another order, with the opposite label. So every multiset of words occurs with
+# both labels equally often, and any function of word counts is right on exactly half of a
+# set of whole pairs. F (gap words before each opinion word) and G (after it) have `gap`
+# words each, the same F and G in both places; when gap >= n - 1 the swap also leaves the
+# multiset of n-grams (n consecutive words) unchanged, so any function of n-gram counts is
+# at chance on those pairs too. With gap 0, "not good" is a bigram that gives the label away.
+ORDER_GAPS = (0, 1, 2)
+_ORDER_BEFORE = {0: ("",), 1: ("really", "very", "quite"),
+                 2: ("really very", "really quite", "very very")}
+_ORDER_AFTER = {0: ("",), 1: ("overall",), 2: ("to me",)}
+# The words of the sentiment reviews with the same indices, and "but" appended.
+ORDER_WORDS = SENTIMENT_WORDS + ("but",)
+ORDER_LEN = 15                        # the longest review: 2 + 1 + 1 + 2 * (2 + 1 + 2) + 1
+
+
+def order_label(text):
+    """The rule of `order_reviews`: 1 (positive) when the opinion word that "not" applies to
+    (the first one after "not") is negative, else 0. Needs one "not" and, after it, an
+    opinion word."""
+    words = text.split()
+    if words.count("not") != 1:
+        raise ValueError(f"order_label: {text!r} must contain \"not\" exactly once")
+    after = [w for w in words[words.index("not") + 1:]
+             if w in POSITIVE_WORDS or w in NEGATIVE_WORDS]
+    if not after:
+        raise ValueError(f"order_label: {text!r} has no opinion word after \"not\"")
+    return int(after[0] in NEGATIVE_WORDS)
+
+
+def order_reviews(n, seed, gaps=ORDER_GAPS):
+    """n generated reviews whose label depends on word order, as a list of (text, label,
+    gap) triples: label 1 positive, 0 negative; gap the number of words between "not" (or
+    "but") and the opinion word after it, drawn uniformly from `gaps` (a subset of
+    ORDER_GAPS). n must be even: rows 2k and 2k + 1 are a pair, the same words with the two
+    opinion words swapped, and opposite labels."""
+    n = _int("order_reviews", "n", n, 0)
+    if n % 2:
+        raise ValueError(f"order_reviews: n must be even (reviews come in pairs), got {n}")
+    gaps = tuple(gaps)
+    if not gaps or any(g not in ORDER_GAPS for g in gaps):
+        raise ValueError(f"order_reviews: gaps must be a non-empty subset of {ORDER_GAPS}, "
+                         f"got {gaps}")
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n // 2):
+        gap = gaps[rng.integers(len(gaps))]
+        subject, verb = rng.choice(_SUBJECTS), rng.choice(_VERBS)
+        before, after = rng.choice(_ORDER_BEFORE[gap]), rng.choice(_ORDER_AFTER[gap])
+        negated_first = rng.random() < 0.5          # template "not O1 but O2"
+        pos, neg = rng.choice(POSITIVE_WORDS), rng.choice(NEGATIVE_WORDS)
+        pair = [(pos, neg), (neg, pos)]
+        if rng.random() < 0.5:
+            pair.reverse()
+        for first, second in pair:
+            parts = ((subject, verb, "not", before, first, after, "but", before, second, after)
+                     if negated_first else
+                     (subject, verb, before, first, after, "but", "not", before, second, after))
+            text = " ".join(p for p in parts if p)
+            out.append((text, order_label(text), int(gap)))
+    return out
+
+
+def encode_order_reviews(texts):
+    """Texts -> (len(texts), ORDER_LEN) int32 word indices into ORDER_WORDS, each review
+    left-padded with 0 (as `encode_reviews` does)."""
+    index = {w: k for k, w in enumerate(ORDER_WORDS)}
+    x = np.zeros((len(texts), ORDER_LEN), np.int32)
+    for row, text in enumerate(texts):
+        words = text.split()
+        unknown = [w for w in words if w not in index]
+        if unknown or len(words) > ORDER_LEN:
+            raise ValueError(f"encode_order_reviews: {text!r} has words outside the "
+                             f"vocabulary {unknown} or more than {ORDER_LEN} words")
+        x[row, ORDER_LEN - len(words):] = [index[w] for w in words]
+    return x
+
+
+def order_data(n, seed, gaps=ORDER_GAPS):
+    """n reviews of `order_reviews`: x (n, ORDER_LEN) int32 word indices (front padding),
+    y (n,) float32 labels, gap (n,) int64 gaps; rows 2k and 2k + 1 are a swapped pair."""
+    reviews = order_reviews(n, seed, gaps)
+    return (encode_order_reviews([t for t, _, _ in reviews]),
+            np.array([y for _, y, _ in reviews], np.float32),
+            np.array([g for _, _, g in reviews], np.int64))
+
+
+def ngram_counts(x, n, grams=None):
+    """The features of a bag of n-grams: how often each run of n consecutive words occurs.
+
+    x: (N, T) int word indices, 0 for padding (not a word, on either side). grams: the
+    n-grams to count, tuples of n indices; None: every n-gram that occurs in x, sorted
+    (pass a training set's to a test set: n-grams it lacks are not counted). Returns
+    (counts (N, len(grams)) float32, grams as a list of tuples)."""
+    x = np.asarray(x)
+    if x.ndim != 2 or not np.issubdtype(x.dtype, np.integer):
+        raise ValueError(f"ngram_counts: x must be a 2-D (N, T) array of int word indices, "
+                         f"got shape {x.shape} of {x.dtype}")
+    n = _int("ngram_counts", "n", n, 1)
+    rows = [[tuple(w) for w in np.lib.stride_tricks.sliding_window_view(seq[seq != 0], n)]
+            if np.count_nonzero(seq) >= n else [] for seq in x]
+    if grams is None:
+        grams = sorted({g for r in rows for g in r})
+    grams = [tuple(int(w) for w in g) for g in grams]
+    if any(len(g) != n for g in grams):
+        raise ValueError(f"ngram_counts: every gram must have n={n} words")
+    column = {g: k for k, g in enumerate(grams)}
+    counts = np.zeros((len(x), len(grams)), np.float32)
+    for row, r in enumerate(rows):
+        for g in r:
+            if g in column:
+                counts[row, column[g]] += 1
+    return counts, grams
 
 # ------------------------------------------------------------------ CO2 at Mauna Loa
 
