@@ -26,7 +26,7 @@ Modules, in the order the book derives them:
               its vocabularies, the exact rule, and beam-search decoding (chapter 12)
 - agreement:  "i grew up in <country> ... i speak fluent ___", generated with a chosen lag
               and distractors, and its counting baselines (chapter 13)
-- cost:       parameter counts and FLOPs of RNN, GRU, LSTM and Transformer layers (chapter 14)
+- cost:       parameter counts and FLOPs of RNN, GRU, LSTM and Transformer layers (chapter 15)
 - grading:    the autograder's checks and messages
 - convert:    exact weight conversion to and from PyTorch and Keras
 

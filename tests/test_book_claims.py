@@ -97,9 +97,9 @@ def test_ch11_delay_recovers_part_of_the_gap(book):
 
 
 def test_ch12_clock_follows_the_operations_not_the_flops(book):
-    ch12 = book("14_lstms_today")
+    ch12 = book("15_lstms_today")
     for key in ("ch12_gru_over_lstm_fwd", "ch12_ops_lstm_fwd", "ch12_ops_step_gru_fwd"):
-        assert key in ch12, f"chapter 14 (LSTMs today) no longer glues {key}"
+        assert key in ch12, f"chapter 15 (LSTMs today) no longer glues {key}"
 
 
 def test_ch6_pads_at_the_end_and_the_mask_makes_padding_invisible(book):
