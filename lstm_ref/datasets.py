@@ -56,15 +56,21 @@ def sentiment_reviews(n, seed):
 def encode_reviews(texts):
     """Texts -> (len(texts), SENTIMENT_LEN) int32 word indices into SENTIMENT_WORDS, each
     review left-padded with 0 so that its last word is the last step the LSTM reads."""
-    index = {w: k for k, w in enumerate(SENTIMENT_WORDS)}
-    x = np.zeros((len(texts), SENTIMENT_LEN), np.int32)
+    return _left_padded("encode_reviews", texts, SENTIMENT_WORDS, SENTIMENT_LEN)
+
+
+def _left_padded(where, texts, vocabulary, length):
+    """Texts -> (len(texts), length) int32 indices into vocabulary, left-padded with 0;
+    a clear error naming `where` for a word outside the vocabulary or a text too long."""
+    index = {w: k for k, w in enumerate(vocabulary)}
+    x = np.zeros((len(texts), length), np.int32)
     for row, text in enumerate(texts):
         words = text.split()
         unknown = [w for w in words if w not in index]
-        if unknown or len(words) > SENTIMENT_LEN:
-            raise ValueError(f"encode_reviews: {text!r} has words outside the vocabulary {unknown} or more "
-                             f"than {SENTIMENT_LEN} words")
-        x[row, SENTIMENT_LEN - len(words):] = [index[w] for w in words]
+        if unknown or len(words) > length:
+            raise ValueError(f"{where}: {text!r} has words outside the vocabulary {unknown} or more "
+                             f"than {length} words")
+        x[row, length - len(words):] = [index[w] for w in words]
     return x
 
 
@@ -147,16 +153,7 @@ def order_reviews(n, seed, gaps=ORDER_GAPS):
 def encode_order_reviews(texts):
     """Texts -> (len(texts), ORDER_LEN) int32 word indices into ORDER_WORDS, each review
     left-padded with 0 (as `encode_reviews` does)."""
-    index = {w: k for k, w in enumerate(ORDER_WORDS)}
-    x = np.zeros((len(texts), ORDER_LEN), np.int32)
-    for row, text in enumerate(texts):
-        words = text.split()
-        unknown = [w for w in words if w not in index]
-        if unknown or len(words) > ORDER_LEN:
-            raise ValueError(f"encode_order_reviews: {text!r} has words outside the "
-                             f"vocabulary {unknown} or more than {ORDER_LEN} words")
-        x[row, ORDER_LEN - len(words):] = [index[w] for w in words]
-    return x
+    return _left_padded("encode_order_reviews", texts, ORDER_WORDS, ORDER_LEN)
 
 
 def order_data(n, seed, gaps=ORDER_GAPS):
