@@ -43,10 +43,6 @@ CUE_INDEX = len(PREFIX)                     # the cue is word 4 of every sentenc
 MIN_LAG = len(SUFFIX) + 1                   # no filler: "... france i speak fluent ___"
 
 
-def _rng(seed):
-    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-
-
 def fluent_sentences(n, lags, seed=None, distractor_rate=0.2):
     """n sentences "i grew up in C ... i speak fluent", their classes and their lags.
 
@@ -73,7 +69,7 @@ def fluent_sentences(n, lags, seed=None, distractor_rate=0.2):
     if not 0.0 <= float(distractor_rate) <= 1.0:
         raise ValueError(f"fluent_sentences: distractor_rate must be in [0, 1], got "
                          f"{distractor_rate!r}")
-    rng = _rng(seed)
+    rng = np.random.default_rng(seed)    # a Generator passed in comes back as it is
     lag = lag.astype(np.int64)
     K = len(COUNTRIES)
     length = lag + len(PREFIX)                           # words before the blank

@@ -46,10 +46,6 @@ TARGET_INDEX = {w: k for k, w in enumerate(TARGET_VOCAB)}
 MAX_NUMBER = 999_999_999
 
 
-def _rng(seed):
-    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-
-
 def _below_thousand(n):
     """Words of 1 <= n <= 999."""
     words = []
@@ -128,7 +124,7 @@ def sample_numbers(n, seed=None, max_digits=9, exclude=()):
     if n > available:
         raise ValueError(f"sample_numbers: {n} distinct numbers asked for, only "
                          f"{available} available")
-    rng = _rng(seed)
+    rng = np.random.default_rng(seed)    # a Generator passed in comes back as it is
     excluded = set(int(x) for x in exclude)
     seen, out = set(), []
     while len(out) < n:
